@@ -1,0 +1,258 @@
+//! The configuration model of `.orch/orch.toml`. Every key is optional; the defaults are
+//! documented on each field and in [`DEFAULT_CONFIG_TOML`], the file `orch init` writes.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The commented configuration file written by `orch init`. Every line is commented out, so
+/// the file parses to [`Config::default`]; uncomment a line to change that value.
+pub const DEFAULT_CONFIG_TOML: &str = r#"# orch configuration. Every key is optional; the values shown are the defaults.
+# Uncomment a line to change it. Unknown keys are an error, so typos are caught.
+
+[repo]
+# Branch epics start from and merge back into. Default: the branch checked out at `orch run`.
+# base_branch = "main"
+# Where task worktrees live, relative to the repository root (or an absolute path).
+# worktree_root = ".worktrees"
+# Untracked files to copy into every new worktree (globs), e.g. local settings.
+# copy_untracked = [".env", ".env.local"]
+
+[run]
+# How many agent sessions may run at once.
+# parallel = 3
+# Which agent runs tasks: claude, codex, gemini, aider, or custom.
+# agent = "claude"
+# Retries of a failed task before it is escalated to a human.
+# max_retries = 2
+# Wall-clock limit of one agent session, in minutes.
+# session_timeout_minutes = 30
+# An agent that prints nothing for this long is treated as stuck, in minutes.
+# idle_timeout_minutes = 10
+
+[quality]
+# Overall score (0.0 to 1.0) a task needs to pass the gate.
+# threshold = 0.8
+
+[store]
+# A runner lease whose heartbeat is older than this is stale and may be taken over, in seconds.
+# lease_stale_seconds = 30
+"#;
+
+/// Where to find things in the repository.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RepoConfig {
+    /// Branch epics start from and merge into; `None`: the current branch.
+    pub base_branch: Option<String>,
+    /// Root of task worktrees (default `.worktrees`, relative to the repository root).
+    pub worktree_root: PathBuf,
+    /// Globs of untracked files copied into each new worktree (default none).
+    pub copy_untracked: Vec<String>,
+}
+
+impl Default for RepoConfig {
+    fn default() -> Self {
+        RepoConfig {
+            base_branch: None,
+            worktree_root: PathBuf::from(".worktrees"),
+            copy_untracked: Vec::new(),
+        }
+    }
+}
+
+/// How runs behave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    /// Sessions at once (default 3, as in the article).
+    pub parallel: u32,
+    /// Agent adapter name (default `claude`).
+    pub agent: String,
+    /// Retries before escalation (default 2).
+    pub max_retries: u32,
+    /// Session wall-clock limit in minutes (default 30).
+    pub session_timeout_minutes: u32,
+    /// Idle limit in minutes (default 10).
+    pub idle_timeout_minutes: u32,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            parallel: 3,
+            agent: "claude".into(),
+            max_retries: 2,
+            session_timeout_minutes: 30,
+            idle_timeout_minutes: 10,
+        }
+    }
+}
+
+/// Quality gate settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QualityConfig {
+    /// Overall score needed to pass (default 0.8).
+    pub threshold: f64,
+}
+
+impl Default for QualityConfig {
+    fn default() -> Self {
+        QualityConfig { threshold: 0.8 }
+    }
+}
+
+/// State store settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Age in seconds after which a runner lease is stale (default 30).
+    pub lease_stale_seconds: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            lease_stale_seconds: 30,
+        }
+    }
+}
+
+/// The whole of `.orch/orch.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `[repo]`
+    pub repo: RepoConfig,
+    /// `[run]`
+    pub run: RunConfig,
+    /// `[quality]`
+    pub quality: QualityConfig,
+    /// `[store]`
+    pub store: StoreConfig,
+}
+
+/// A configuration file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file exists but cannot be read.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown keys or wrong types.
+    #[error("{path} is not a valid orch configuration: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("{path}: `{key}` {problem}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Dotted key, e.g. `run.parallel`.
+        key: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+impl Config {
+    /// Parses configuration text; `origin` is only used in error messages.
+    pub fn parse(text: &str, origin: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        config.check(origin)?;
+        Ok(config)
+    }
+
+    /// Loads `path`; a missing file gives the defaults.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Config::parse(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    fn check(&self, origin: &Path) -> Result<(), ConfigError> {
+        let invalid = |key, problem: &str| ConfigError::Invalid {
+            path: origin.to_owned(),
+            key,
+            problem: problem.to_owned(),
+        };
+        if self.run.parallel == 0 {
+            return Err(invalid("run.parallel", "must be at least 1"));
+        }
+        if !(0.0..=1.0).contains(&self.quality.threshold) {
+            return Err(invalid("quality.threshold", "must be between 0.0 and 1.0"));
+        }
+        if self.run.session_timeout_minutes == 0 {
+            return Err(invalid("run.session_timeout_minutes", "must be at least 1"));
+        }
+        if self.store.lease_stale_seconds == 0 {
+            return Err(invalid("store.lease_stale_seconds", "must be at least 1"));
+        }
+        if let Some(branch) = &self.repo.base_branch
+            && (branch.is_empty() || branch.starts_with('-') || branch.contains(".."))
+        {
+            return Err(invalid("repo.base_branch", "is not a usable branch name"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_parses_to_defaults() {
+        let c = Config::parse(DEFAULT_CONFIG_TOML, Path::new("orch.toml")).unwrap();
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn template_documents_the_defaults() {
+        // Uncommenting every `# key = value` line must give the same values.
+        let uncommented: String = DEFAULT_CONFIG_TOML
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if rest.contains(" = ") && !rest.contains("base_branch") && !rest.contains("copy_untracked") => rest,
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = Config::parse(&uncommented, Path::new("orch.toml")).unwrap();
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn partial_files_keep_other_defaults() {
+        let c = Config::parse("[run]\nparallel = 8\n", Path::new("x")).unwrap();
+        assert_eq!(c.run.parallel, 8);
+        assert_eq!(c.run.max_retries, 2);
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_errors() {
+        let err = Config::parse("[run]\nparalel = 8\n", Path::new("orch.toml")).unwrap_err();
+        assert!(err.to_string().contains("paralel"), "{err}");
+        let err = Config::parse("[run]\nparallel = 0\n", Path::new("orch.toml")).unwrap_err();
+        assert_eq!(err.to_string(), "orch.toml: `run.parallel` must be at least 1");
+    }
+}

@@ -1,0 +1,96 @@
+//! Events: one for every state change, appended to the store's log.
+
+use serde::{Deserialize, Serialize};
+
+use crate::id::TaskId;
+use crate::status::TaskStatus;
+
+/// Something that happened. Every state change in orch is recorded as one event; the
+/// dashboard and `orch status --watch` are driven by the log of these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Event {
+    /// A plan was stored.
+    PlanImported {
+        /// Plan name.
+        plan: String,
+        /// [`crate::Plan::content_fingerprint`].
+        fingerprint: String,
+        /// Number of epics.
+        epics: usize,
+        /// Number of tasks.
+        tasks: usize,
+        /// Whether it replaced an earlier plan that had not started.
+        replaced: bool,
+    },
+    /// A task moved from one status to another.
+    TaskStatusChanged {
+        /// The task.
+        task: TaskId,
+        /// Status before.
+        from: TaskStatus,
+        /// Status after.
+        to: TaskStatus,
+        /// Why, in a few words (`dependencies completed`, `manual override`, …).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// A runner took the single-runner lease.
+    LeaseAcquired {
+        /// Who holds it now.
+        owner: String,
+        /// Process id of the holder.
+        pid: u32,
+        /// The previous holder whose lease had gone stale, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        took_over_from: Option<String>,
+    },
+    /// A runner gave the lease back.
+    LeaseReleased {
+        /// Who held it.
+        owner: String,
+    },
+}
+
+impl Event {
+    /// The short name of the event kind, as stored (`task_status_changed`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::PlanImported { .. } => "plan_imported",
+            Event::TaskStatusChanged { .. } => "task_status_changed",
+            Event::LeaseAcquired { .. } => "lease_acquired",
+            Event::LeaseReleased { .. } => "lease_released",
+        }
+    }
+
+    /// The task this event is about, if any.
+    pub fn task(&self) -> Option<&TaskId> {
+        match self {
+            Event::TaskStatusChanged { task, .. } => Some(task),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tagged_json() {
+        let e = Event::TaskStatusChanged {
+            task: TaskId::new("TASK-A-001").unwrap(),
+            from: TaskStatus::Pending,
+            to: TaskStatus::Ready,
+            reason: None,
+        };
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            json,
+            r#"{"kind":"task_status_changed","task":"TASK-A-001","from":"pending","to":"ready"}"#
+        );
+        assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), e);
+        assert_eq!(e.kind(), "task_status_changed");
+    }
+}

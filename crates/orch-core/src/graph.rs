@@ -1,0 +1,612 @@
+//! The dependency graph of a plan: validation, waves, critical path and conflicts.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write as _;
+
+use crate::id::TaskId;
+use crate::plan::{Plan, Priority};
+
+/// Why a plan cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// The file is not valid JSON or TOML, or does not have the plan's shape.
+    #[error("cannot read the plan as {format}: {message}")]
+    Parse {
+        /// `JSON` or `TOML`.
+        format: &'static str,
+        /// The parser's message, with line and column where known.
+        message: String,
+    },
+    /// The plan declares a format version this crate does not read.
+    #[error("plan format version {found} is not supported (this orch reads version {supported})")]
+    UnsupportedVersion {
+        /// The version in the file.
+        found: u32,
+        /// The version this crate reads.
+        supported: u32,
+    },
+    /// The plan has no task at all.
+    #[error("the plan `{plan}` has no tasks")]
+    NoTasks {
+        /// The plan's name.
+        plan: String,
+    },
+    /// Two tasks share an id.
+    #[error("task id {id} is used by more than one task")]
+    DuplicateTask {
+        /// The repeated id.
+        id: TaskId,
+    },
+    /// Two epics share an id.
+    #[error("epic id {id} is used by more than one epic")]
+    DuplicateEpic {
+        /// The repeated id.
+        id: String,
+    },
+    /// A task names an epic the plan does not define.
+    #[error("task {task} belongs to epic {epic}, which the plan does not define")]
+    UnknownEpic {
+        /// The task.
+        task: TaskId,
+        /// The missing epic.
+        epic: String,
+    },
+    /// A task depends on a task the plan does not define.
+    #[error("task {task} depends on {dependency}, which is not in the plan")]
+    UnknownDependency {
+        /// The task with the bad reference.
+        task: TaskId,
+        /// The missing task.
+        dependency: TaskId,
+    },
+    /// A task lists itself as a dependency or a conflict.
+    #[error("task {task} refers to itself in {field}")]
+    SelfReference {
+        /// The task.
+        task: TaskId,
+        /// `depends_on` or `conflicts_with`.
+        field: &'static str,
+    },
+    /// A task declares a conflict with a task the plan does not define.
+    #[error("task {task} conflicts with {other}, which is not in the plan")]
+    UnknownConflict {
+        /// The task with the bad reference.
+        task: TaskId,
+        /// The missing task.
+        other: TaskId,
+    },
+    /// The dependencies form a cycle; `cycle` lists it in dependency order, first id repeated
+    /// at the end.
+    #[error("dependency cycle: {}", join_arrow(.cycle))]
+    Cycle {
+        /// `A, B, C, A` means A depends on B, B on C, C on A.
+        cycle: Vec<TaskId>,
+    },
+}
+
+fn join_arrow(ids: &[TaskId]) -> String {
+    ids.iter().map(TaskId::as_str).collect::<Vec<_>>().join(" → ")
+}
+
+/// The longest chain of dependent work in a plan, by estimate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CriticalPath {
+    /// Tasks from the first to start to the last to finish.
+    pub tasks: Vec<TaskId>,
+    /// Sum of their estimates, in minutes.
+    pub total_minutes: u64,
+}
+
+/// A validated plan's dependency structure, with tasks addressed by dense indices
+/// (their position in [`Plan::tasks`]).
+///
+/// Build it with [`Plan::validate`] or [`DepGraph::build`].
+#[derive(Debug, Clone)]
+pub struct DepGraph {
+    ids: Vec<TaskId>,
+    index: HashMap<TaskId, usize>,
+    deps: Vec<Vec<usize>>,
+    dependents: Vec<Vec<usize>>,
+    conflicts: Vec<BTreeSet<usize>>,
+    estimates: Vec<u64>,
+    priorities: Vec<Priority>,
+    topo_order: Vec<usize>,
+    waves: Vec<u32>,
+    bottom_levels: Vec<u64>,
+}
+
+impl DepGraph {
+    /// Validates `plan` and builds its graph.
+    pub fn build(plan: &Plan) -> Result<DepGraph, PlanError> {
+        if plan.tasks.is_empty() {
+            return Err(PlanError::NoTasks {
+                plan: plan.name.clone(),
+            });
+        }
+        let mut epics = BTreeSet::new();
+        for epic in &plan.epics {
+            if !epics.insert(&epic.id) {
+                return Err(PlanError::DuplicateEpic {
+                    id: epic.id.to_string(),
+                });
+            }
+        }
+        let mut index = HashMap::with_capacity(plan.tasks.len());
+        for (i, task) in plan.tasks.iter().enumerate() {
+            if index.insert(task.id.clone(), i).is_some() {
+                return Err(PlanError::DuplicateTask {
+                    id: task.id.clone(),
+                });
+            }
+            if !epics.contains(&task.epic) {
+                return Err(PlanError::UnknownEpic {
+                    task: task.id.clone(),
+                    epic: task.epic.to_string(),
+                });
+            }
+        }
+
+        let n = plan.tasks.len();
+        let mut deps = vec![Vec::new(); n];
+        let mut dependents = vec![Vec::new(); n];
+        let mut conflicts = vec![BTreeSet::new(); n];
+        for (i, task) in plan.tasks.iter().enumerate() {
+            for dep in &task.depends_on {
+                let j = *index.get(dep).ok_or_else(|| PlanError::UnknownDependency {
+                    task: task.id.clone(),
+                    dependency: dep.clone(),
+                })?;
+                if i == j {
+                    return Err(PlanError::SelfReference {
+                        task: task.id.clone(),
+                        field: "depends_on",
+                    });
+                }
+                deps[i].push(j);
+                dependents[j].push(i);
+            }
+            for other in &task.conflicts_with {
+                let j = *index.get(other).ok_or_else(|| PlanError::UnknownConflict {
+                    task: task.id.clone(),
+                    other: other.clone(),
+                })?;
+                if i == j {
+                    return Err(PlanError::SelfReference {
+                        task: task.id.clone(),
+                        field: "conflicts_with",
+                    });
+                }
+                conflicts[i].insert(j);
+                conflicts[j].insert(i);
+            }
+        }
+        for list in deps.iter_mut().chain(dependents.iter_mut()) {
+            list.sort_unstable();
+            list.dedup();
+        }
+        add_file_scope_conflicts(plan, &mut conflicts);
+
+        let ids: Vec<TaskId> = plan.tasks.iter().map(|t| t.id.clone()).collect();
+        let topo_order = topological_order(&deps, &dependents)
+            .map_err(|cycle| PlanError::Cycle {
+                cycle: cycle.into_iter().map(|i| ids[i].clone()).collect(),
+            })?;
+
+        let mut waves = vec![1u32; n];
+        for &i in &topo_order {
+            waves[i] = deps[i].iter().map(|&d| waves[d] + 1).max().unwrap_or(1);
+        }
+        let estimates: Vec<u64> = plan
+            .tasks
+            .iter()
+            .map(|t| u64::from(t.estimate_minutes))
+            .collect();
+        let mut bottom_levels = vec![0u64; n];
+        for &i in topo_order.iter().rev() {
+            let below = dependents[i]
+                .iter()
+                .map(|&d| bottom_levels[d])
+                .max()
+                .unwrap_or(0);
+            bottom_levels[i] = estimates[i] + below;
+        }
+
+        Ok(DepGraph {
+            ids,
+            index,
+            deps,
+            dependents,
+            conflicts,
+            estimates,
+            priorities: plan.tasks.iter().map(|t| t.priority).collect(),
+            topo_order,
+            waves,
+            bottom_levels,
+        })
+    }
+
+    /// Number of tasks.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether the graph has no task (never true for a validated plan).
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The id of task `i`.
+    pub fn id(&self, i: usize) -> &TaskId {
+        &self.ids[i]
+    }
+
+    /// The index of a task id.
+    pub fn index_of(&self, id: &TaskId) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
+    /// Direct dependencies of task `i`.
+    pub fn deps(&self, i: usize) -> &[usize] {
+        &self.deps[i]
+    }
+
+    /// Tasks that directly depend on task `i`.
+    pub fn dependents(&self, i: usize) -> &[usize] {
+        &self.dependents[i]
+    }
+
+    /// Tasks that must not run at the same time as task `i`: declared in `conflicts_with`
+    /// (either side) or sharing file scope (see [`scopes_overlap`]).
+    pub fn conflicts(&self, i: usize) -> &BTreeSet<usize> {
+        &self.conflicts[i]
+    }
+
+    /// Every conflicting pair once, `(a, b)` with `a < b`.
+    pub fn conflict_pairs(&self) -> Vec<(usize, usize)> {
+        let mut pairs = Vec::new();
+        for (a, set) in self.conflicts.iter().enumerate() {
+            pairs.extend(set.iter().filter(|&&b| b > a).map(|&b| (a, b)));
+        }
+        pairs
+    }
+
+    /// Estimate of task `i` in minutes.
+    pub fn estimate(&self, i: usize) -> u64 {
+        self.estimates[i]
+    }
+
+    /// Priority of task `i`.
+    pub fn priority(&self, i: usize) -> Priority {
+        self.priorities[i]
+    }
+
+    /// A topological order: every task after all its dependencies; ties by plan order.
+    pub fn topological_order(&self) -> &[usize] {
+        &self.topo_order
+    }
+
+    /// Wave of task `i`: 1 for tasks with no dependency, else one more than its latest
+    /// dependency's wave.
+    pub fn wave(&self, i: usize) -> u32 {
+        self.waves[i]
+    }
+
+    /// Number of waves.
+    pub fn wave_count(&self) -> u32 {
+        self.waves.iter().copied().max().unwrap_or(0)
+    }
+
+    /// Task indices per wave, wave 1 first; each wave in plan order.
+    pub fn waves(&self) -> Vec<Vec<usize>> {
+        let mut out = vec![Vec::new(); self.wave_count() as usize];
+        for (i, &w) in self.waves.iter().enumerate() {
+            out[w as usize - 1].push(i);
+        }
+        out
+    }
+
+    /// The longest estimated chain that starts at task `i` (its own estimate included):
+    /// the work that still stands between starting `i` and the end of the plan.
+    pub fn remaining_critical_path(&self, i: usize) -> u64 {
+        self.bottom_levels[i]
+    }
+
+    /// The plan's critical path by estimate. Ties go to the task earlier in the plan.
+    pub fn critical_path(&self) -> CriticalPath {
+        let Some(mut current) = (0..self.len())
+            .filter(|&i| self.deps[i].is_empty())
+            .max_by_key(|&i| (self.bottom_levels[i], std::cmp::Reverse(i)))
+        else {
+            return CriticalPath {
+                tasks: Vec::new(),
+                total_minutes: 0,
+            };
+        };
+        let total_minutes = self.bottom_levels[current];
+        let mut tasks = vec![self.ids[current].clone()];
+        while let Some(next) = self.dependents[current]
+            .iter()
+            .copied()
+            .max_by_key(|&d| (self.bottom_levels[d], std::cmp::Reverse(d)))
+        {
+            tasks.push(self.ids[next].clone());
+            current = next;
+        }
+        CriticalPath {
+            tasks,
+            total_minutes,
+        }
+    }
+
+    /// Renders the graph as Mermaid `flowchart` text (edges point from a dependency to the
+    /// task that needs it). `label` gives each node's text.
+    pub fn to_mermaid(&self, label: impl Fn(usize) -> String) -> String {
+        let mut out = String::from("flowchart TD\n");
+        for i in 0..self.len() {
+            let _ = writeln!(
+                out,
+                "    {}[\"{}\"]",
+                mermaid_node(&self.ids[i]),
+                label(i).replace('"', "'")
+            );
+        }
+        for &i in &self.topo_order {
+            for &d in &self.deps[i] {
+                let _ = writeln!(
+                    out,
+                    "    {} --> {}",
+                    mermaid_node(&self.ids[d]),
+                    mermaid_node(&self.ids[i])
+                );
+            }
+        }
+        for (a, b) in self.conflict_pairs() {
+            let _ = writeln!(
+                out,
+                "    {} -.-|conflict| {}",
+                mermaid_node(&self.ids[a]),
+                mermaid_node(&self.ids[b])
+            );
+        }
+        out
+    }
+
+    /// Renders the graph in Graphviz DOT.
+    pub fn to_dot(&self, label: impl Fn(usize) -> String) -> String {
+        let mut out = String::from("digraph plan {\n    rankdir=LR;\n    node [shape=box];\n");
+        for i in 0..self.len() {
+            let _ = writeln!(
+                out,
+                "    \"{}\" [label=\"{}\"];",
+                self.ids[i],
+                label(i).replace('\\', "\\\\").replace('"', "\\\"")
+            );
+        }
+        for &i in &self.topo_order {
+            for &d in &self.deps[i] {
+                let _ = writeln!(out, "    \"{}\" -> \"{}\";", self.ids[d], self.ids[i]);
+            }
+        }
+        for (a, b) in self.conflict_pairs() {
+            let _ = writeln!(
+                out,
+                "    \"{}\" -> \"{}\" [dir=none, style=dashed, color=red, label=\"conflict\"];",
+                self.ids[a], self.ids[b]
+            );
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
+/// Mermaid node ids may not contain `-`; ids are from the safe alphabet, so mapping `-` to `_`
+/// is enough (and `_` cannot collide because both map the same way only for equal ids with
+/// `-`/`_` swapped, which we disambiguate with a prefix).
+fn mermaid_node(id: &TaskId) -> String {
+    let mut out = String::from("t_");
+    for c in id.as_str().chars() {
+        match c {
+            '-' => out.push_str("_"),
+            '_' => out.push_str("__"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Kahn's algorithm with a min-heap, so ties go by plan order. On a cycle, returns one cycle
+/// as indices in dependency order with the first repeated at the end.
+fn topological_order(deps: &[Vec<usize>], dependents: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let n = deps.len();
+    let mut open: Vec<usize> = deps.iter().map(Vec::len).collect();
+    let mut heap: BinaryHeap<Reverse<usize>> =
+        (0..n).filter(|&i| open[i] == 0).map(Reverse).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(Reverse(i)) = heap.pop() {
+        order.push(i);
+        for &d in &dependents[i] {
+            open[d] -= 1;
+            if open[d] == 0 {
+                heap.push(Reverse(d));
+            }
+        }
+    }
+    if order.len() == n {
+        return Ok(order);
+    }
+    // Every task left over has at least one left-over dependency, so walking dependencies
+    // from any of them must come back to a task already on the walk.
+    let start = (0..n).find(|&i| open[i] > 0).unwrap_or(0);
+    let mut position = vec![usize::MAX; n];
+    let mut walk = Vec::new();
+    let mut current = start;
+    loop {
+        if position[current] != usize::MAX {
+            let mut cycle = walk[position[current]..].to_vec();
+            cycle.push(current);
+            return Err(cycle);
+        }
+        position[current] = walk.len();
+        walk.push(current);
+        current = deps[current]
+            .iter()
+            .copied()
+            .find(|&d| open[d] > 0)
+            .unwrap_or(current);
+    }
+}
+
+/// Reduces a file-scope entry to the part that can be compared literally: a directory
+/// (ending in `/`, or empty for the whole repository) when the entry is a directory or a
+/// glob, else the exact file path.
+fn scope_key(entry: &str) -> String {
+    let mut path = entry.trim().trim_start_matches("./").replace('\\', "/");
+    while path.contains("//") {
+        path = path.replace("//", "/");
+    }
+    match path.find(['*', '?', '[', '{']) {
+        Some(glob_at) => match path[..glob_at].rfind('/') {
+            Some(slash) => path[..=slash].to_owned(),
+            None => String::new(),
+        },
+        None => path,
+    }
+}
+
+/// Whether two file-scope entries may touch the same file. Conservative: a glob is widened to
+/// its directory, so `src/*.rs` overlaps `src/lib/mod.rs`. False overlaps only cost
+/// parallelism; a missed one would cost a merge conflict.
+pub fn scopes_overlap(a: &str, b: &str) -> bool {
+    let (a, b) = (scope_key(a), scope_key(b));
+    a == b || is_dir_prefix(&a, &b) || is_dir_prefix(&b, &a)
+}
+
+fn is_dir_prefix(dir: &str, path: &str) -> bool {
+    (dir.is_empty() || dir.ends_with('/')) && path.starts_with(dir)
+}
+
+fn add_file_scope_conflicts(plan: &Plan, conflicts: &mut [BTreeSet<usize>]) {
+    let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, task) in plan.tasks.iter().enumerate() {
+        for entry in &task.files {
+            let list = by_key.entry(scope_key(entry)).or_default();
+            if list.last() != Some(&i) {
+                list.push(i);
+            }
+        }
+    }
+    // For each key, every ancestor directory key (and the key itself) overlaps it. Looking
+    // up ancestors costs O(depth) per key instead of comparing all pairs.
+    for (key, owners) in &by_key {
+        let mut ancestors: Vec<&str> = vec![""];
+        ancestors.extend(key.match_indices('/').map(|(at, _)| &key[..=at]));
+        ancestors.push(key);
+        ancestors.dedup();
+        for ancestor in ancestors {
+            let Some(others) = by_key.get(ancestor) else { continue };
+            for &a in owners {
+                for &b in others {
+                    if a != b {
+                        conflicts[a].insert(b);
+                        conflicts[b].insert(a);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::EpicId;
+    use crate::plan::{Epic, Task};
+
+    fn plan(edges: &[(&str, &[&str])]) -> Plan {
+        let epic = EpicId::new("E").unwrap();
+        Plan {
+            version: 1,
+            name: "t".into(),
+            strategy: None,
+            epics: vec![Epic {
+                id: epic.clone(),
+                name: "e".into(),
+                goal: String::new(),
+                strategy: None,
+            }],
+            tasks: edges
+                .iter()
+                .map(|(id, deps)| {
+                    let mut t = Task::new(TaskId::new(*id).unwrap(), *id, epic.clone());
+                    t.depends_on = deps.iter().map(|d| TaskId::new(*d).unwrap()).collect();
+                    t
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn waves_and_critical_path() {
+        let mut p = plan(&[("A", &[]), ("B", &["A"]), ("C", &["A"]), ("D", &["B", "C"]), ("E", &[])]);
+        p.tasks[2].estimate_minutes = 120;
+        let g = p.validate().unwrap();
+        let waves: Vec<Vec<&str>> = g
+            .waves()
+            .into_iter()
+            .map(|w| w.into_iter().map(|i| g.id(i).as_str()).collect())
+            .collect();
+        assert_eq!(waves, vec![vec!["A", "E"], vec!["B", "C"], vec!["D"]]);
+        let cp = g.critical_path();
+        let ids: Vec<&str> = cp.tasks.iter().map(TaskId::as_str).collect();
+        assert_eq!(ids, ["A", "C", "D"]);
+        assert_eq!(cp.total_minutes, 240);
+        assert_eq!(g.remaining_critical_path(0), 240);
+        assert_eq!(g.remaining_critical_path(4), 60);
+    }
+
+    #[test]
+    fn unknown_dependency_names_both() {
+        let err = plan(&[("A", &["Z"])]).validate().unwrap_err();
+        assert_eq!(err.to_string(), "task A depends on Z, which is not in the plan");
+    }
+
+    #[test]
+    fn cycle_is_named_whole() {
+        let err = plan(&[("A", &["C"]), ("B", &["A"]), ("C", &["B"]), ("D", &[])])
+            .validate()
+            .unwrap_err();
+        assert_eq!(err.to_string(), "dependency cycle: A → C → B → A");
+        let err = plan(&[("A", &["A"])]).validate().unwrap_err();
+        assert_eq!(err.to_string(), "task A refers to itself in depends_on");
+    }
+
+    #[test]
+    fn file_scope_overlap() {
+        assert!(scopes_overlap("src/api/", "src/api/users.rs"));
+        assert!(scopes_overlap("src/api/**", "./src/api/users.rs"));
+        assert!(scopes_overlap("src/*.rs", "src/main.rs"));
+        assert!(scopes_overlap("**/*.md", "docs/x.md"));
+        assert!(!scopes_overlap("src/api/users.rs", "src/api/orders.rs"));
+        assert!(!scopes_overlap("src/api", "src/api_v2/x.rs"));
+
+        let mut p = plan(&[("A", &[]), ("B", &[]), ("C", &[])]);
+        p.tasks[0].files = vec!["src/api/".into()];
+        p.tasks[1].files = vec!["src/api/users.rs".into()];
+        p.tasks[2].files = vec!["web/index.html".into()];
+        let g = p.validate().unwrap();
+        assert_eq!(g.conflict_pairs(), vec![(0, 1)]);
+    }
+
+    #[test]
+    fn renders_mermaid_and_dot() {
+        let g = plan(&[("T-1", &[]), ("T_1", &["T-1"])]).validate().unwrap();
+        let m = g.to_mermaid(|i| g.id(i).to_string());
+        assert!(m.contains("t_T_1 --> t_T__1"), "{m}");
+        let d = g.to_dot(|i| format!("{} \"x\"", g.id(i)));
+        assert!(d.contains("\"T-1\" -> \"T_1\";"), "{d}");
+        assert!(d.contains("label=\"T-1 \\\"x\\\"\""), "{d}");
+    }
+}

@@ -1,0 +1,61 @@
+//! The core model of orch, shared by every other crate: validated ids, [`Plan`]s of
+//! [`Epic`]s and [`Task`]s, the dependency graph ([`DepGraph`]) with waves, critical path
+//! and conflicts, the scheduling policy ([`next_tasks`]), the task state machine
+//! ([`transition`]), the [`Event`] log entries, the `.orch/orch.toml` [`Config`] and the
+//! binary's [`exit_code`]s.
+//!
+//! This crate does no I/O beyond reading a configuration file: it is the vocabulary the
+//! store, the layers and the engine speak.
+//!
+//! # Example
+//!
+//! ```
+//! use orch_core::{next_tasks, Plan, PlanFormat, TaskStatus};
+//!
+//! let plan = Plan::parse(r#"
+//!     name = "webapp"
+//!     [[epic]]
+//!     id = "DB"
+//!     name = "Database"
+//!     [[task]]
+//!     id = "TASK-DB-001"
+//!     title = "Schema"
+//!     epic = "DB"
+//!     [[task]]
+//!     id = "TASK-DB-002"
+//!     title = "Seed data"
+//!     epic = "DB"
+//!     depends_on = ["TASK-DB-001"]
+//! "#, PlanFormat::Toml)?;
+//!
+//! let graph = plan.validate()?;
+//! assert_eq!(graph.wave_count(), 2);
+//!
+//! let statuses = vec![TaskStatus::Pending; graph.len()];
+//! let start = next_tasks(&graph, &statuses, 3);
+//! assert_eq!(graph.id(start[0]).as_str(), "TASK-DB-001");
+//! # Ok::<(), orch_core::PlanError>(())
+//! ```
+
+#![deny(missing_docs)]
+
+mod clock;
+mod config;
+mod event;
+pub mod exit_code;
+mod graph;
+mod id;
+mod plan;
+mod schedule;
+mod status;
+
+pub use clock::{Clock, SystemClock};
+pub use config::{
+    Config, ConfigError, DEFAULT_CONFIG_TOML, QualityConfig, RepoConfig, RunConfig, StoreConfig,
+};
+pub use event::Event;
+pub use graph::{CriticalPath, DepGraph, PlanError, scopes_overlap};
+pub use id::{EpicId, IdError, MAX_ID_LEN, TaskId, slugify, validate_name};
+pub use plan::{Category, Epic, PLAN_FORMAT_VERSION, Plan, PlanFormat, Priority, Task};
+pub use schedule::{dependencies_met, newly_blocked, newly_ready, next_tasks, priority_key};
+pub use status::{IllegalTransition, TaskStatus, UnknownStatus, transition};

@@ -1,0 +1,23 @@
+//! Test helpers shared by orch's crates: [`TempRepo`] (a real git repository in a temporary
+//! directory, driven with the git CLI), [`ManualClock`], and fixtures locations.
+//!
+//! Not published; only for tests, benches and examples.
+//!
+//! # Example
+//!
+//! ```
+//! let repo = orch_testutils::TempRepo::new();
+//! repo.write("src/lib.rs", "pub fn f() {}\n");
+//! repo.commit_all("add lib");
+//! assert_eq!(repo.git(&["log", "--format=%s", "-1"]), "add lib");
+//! ```
+
+#![deny(missing_docs)]
+
+mod clock;
+mod fixtures;
+mod repo;
+
+pub use clock::ManualClock;
+pub use fixtures::{shared_fixture_dir, shared_fixtures_or_skip};
+pub use repo::{TempRepo, git_available};
