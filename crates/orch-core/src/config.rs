@@ -232,7 +232,13 @@ mod tests {
         let uncommented: String = DEFAULT_CONFIG_TOML
             .lines()
             .map(|l| match l.strip_prefix("# ") {
-                Some(rest) if rest.contains(" = ") && !rest.contains("base_branch") && !rest.contains("copy_untracked") => rest,
+                Some(rest)
+                    if rest.contains(" = ")
+                        && !rest.contains("base_branch")
+                        && !rest.contains("copy_untracked") =>
+                {
+                    rest
+                }
                 _ => l,
             })
             .collect::<Vec<_>>()
@@ -253,6 +259,9 @@ mod tests {
         let err = Config::parse("[run]\nparalel = 8\n", Path::new("orch.toml")).unwrap_err();
         assert!(err.to_string().contains("paralel"), "{err}");
         let err = Config::parse("[run]\nparallel = 0\n", Path::new("orch.toml")).unwrap_err();
-        assert_eq!(err.to_string(), "orch.toml: `run.parallel` must be at least 1");
+        assert_eq!(
+            err.to_string(),
+            "orch.toml: `run.parallel` must be at least 1"
+        );
     }
 }

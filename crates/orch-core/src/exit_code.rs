@@ -38,16 +38,44 @@ pub const ALL: &[(i32, &str, &str)] = &[
     (OK, "OK", "success"),
     (FAILURE, "FAILURE", "unexpected error"),
     (USAGE, "USAGE", "invalid command line"),
-    (NOT_A_REPOSITORY, "NOT_A_REPOSITORY", "not inside a git repository"),
-    (NOT_INITIALIZED, "NOT_INITIALIZED", "no .orch/ or no plan yet"),
-    (INVALID_INPUT, "INVALID_INPUT", "malformed or invalid plan or configuration"),
-    (ILLEGAL_TRANSITION, "ILLEGAL_TRANSITION", "the task state machine refused the change"),
-    (NOT_FOUND, "NOT_FOUND", "no such task, epic, session or message"),
-    (CONFLICT, "CONFLICT", "conflicts with the stored plan or state"),
+    (
+        NOT_A_REPOSITORY,
+        "NOT_A_REPOSITORY",
+        "not inside a git repository",
+    ),
+    (
+        NOT_INITIALIZED,
+        "NOT_INITIALIZED",
+        "no .orch/ or no plan yet",
+    ),
+    (
+        INVALID_INPUT,
+        "INVALID_INPUT",
+        "malformed or invalid plan or configuration",
+    ),
+    (
+        ILLEGAL_TRANSITION,
+        "ILLEGAL_TRANSITION",
+        "the task state machine refused the change",
+    ),
+    (
+        NOT_FOUND,
+        "NOT_FOUND",
+        "no such task, epic, session or message",
+    ),
+    (
+        CONFLICT,
+        "CONFLICT",
+        "conflicts with the stored plan or state",
+    ),
     (LEASE_HELD, "LEASE_HELD", "another runner holds the lease"),
     (STORE, "STORE", "state database error"),
     (GATE_FAILED, "GATE_FAILED", "the quality gate failed"),
-    (RUN_INCOMPLETE, "RUN_INCOMPLETE", "the run ended with unfinished tasks"),
+    (
+        RUN_INCOMPLETE,
+        "RUN_INCOMPLETE",
+        "the run ended with unfinished tasks",
+    ),
     (INTERRUPTED, "INTERRUPTED", "interrupted by the user"),
 ];
 

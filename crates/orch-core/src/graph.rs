@@ -86,7 +86,10 @@ pub enum PlanError {
 }
 
 fn join_arrow(ids: &[TaskId]) -> String {
-    ids.iter().map(TaskId::as_str).collect::<Vec<_>>().join(" → ")
+    ids.iter()
+        .map(TaskId::as_str)
+        .collect::<Vec<_>>()
+        .join(" → ")
 }
 
 /// The longest chain of dependent work in a plan, by estimate.
@@ -188,8 +191,8 @@ impl DepGraph {
         add_file_scope_conflicts(plan, &mut conflicts);
 
         let ids: Vec<TaskId> = plan.tasks.iter().map(|t| t.id.clone()).collect();
-        let topo_order = topological_order(&deps, &dependents)
-            .map_err(|cycle| PlanError::Cycle {
+        let topo_order =
+            topological_order(&deps, &dependents).map_err(|cycle| PlanError::Cycle {
                 cycle: cycle.into_iter().map(|i| ids[i].clone()).collect(),
             })?;
 
@@ -417,7 +420,10 @@ fn mermaid_node(id: &TaskId) -> String {
 
 /// Kahn's algorithm with a min-heap, so ties go by plan order. On a cycle, returns one cycle
 /// as indices in dependency order with the first repeated at the end.
-fn topological_order(deps: &[Vec<usize>], dependents: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
+fn topological_order(
+    deps: &[Vec<usize>],
+    dependents: &[Vec<usize>],
+) -> Result<Vec<usize>, Vec<usize>> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
     let n = deps.len();
@@ -506,7 +512,9 @@ fn add_file_scope_conflicts(plan: &Plan, conflicts: &mut [BTreeSet<usize>]) {
         ancestors.push(key);
         ancestors.dedup();
         for ancestor in ancestors {
-            let Some(others) = by_key.get(ancestor) else { continue };
+            let Some(others) = by_key.get(ancestor) else {
+                continue;
+            };
             for &a in owners {
                 for &b in others {
                     if a != b {
@@ -550,7 +558,13 @@ mod tests {
 
     #[test]
     fn waves_and_critical_path() {
-        let mut p = plan(&[("A", &[]), ("B", &["A"]), ("C", &["A"]), ("D", &["B", "C"]), ("E", &[])]);
+        let mut p = plan(&[
+            ("A", &[]),
+            ("B", &["A"]),
+            ("C", &["A"]),
+            ("D", &["B", "C"]),
+            ("E", &[]),
+        ]);
         p.tasks[2].estimate_minutes = 120;
         let g = p.validate().unwrap();
         let waves: Vec<Vec<&str>> = g
@@ -570,7 +584,10 @@ mod tests {
     #[test]
     fn unknown_dependency_names_both() {
         let err = plan(&[("A", &["Z"])]).validate().unwrap_err();
-        assert_eq!(err.to_string(), "task A depends on Z, which is not in the plan");
+        assert_eq!(
+            err.to_string(),
+            "task A depends on Z, which is not in the plan"
+        );
     }
 
     #[test]

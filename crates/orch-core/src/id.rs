@@ -230,7 +230,10 @@ mod tests {
 
     #[test]
     fn slugs() {
-        assert_eq!(slugify("Backend API (v2)!", 32).as_deref(), Some("backend-api-v2"));
+        assert_eq!(
+            slugify("Backend API (v2)!", 32).as_deref(),
+            Some("backend-api-v2")
+        );
         assert_eq!(slugify("  --  ", 32), None);
         assert_eq!(slugify("日本語", 32), None);
         assert_eq!(slugify("abcdef", 3).as_deref(), Some("abc"));

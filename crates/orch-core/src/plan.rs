@@ -261,12 +261,10 @@ impl Plan {
     /// Serialises the plan. `Plan::parse(&plan.render(f)?, f)` gives back an equal plan.
     pub fn render(&self, format: PlanFormat) -> Result<String, PlanError> {
         match format {
-            PlanFormat::Json => {
-                serde_json::to_string_pretty(self).map_err(|e| PlanError::Parse {
-                    format: "JSON",
-                    message: e.to_string(),
-                })
-            }
+            PlanFormat::Json => serde_json::to_string_pretty(self).map_err(|e| PlanError::Parse {
+                format: "JSON",
+                message: e.to_string(),
+            }),
             PlanFormat::Toml => toml::to_string(self).map_err(|e| PlanError::Parse {
                 format: "TOML",
                 message: e.to_string(),
@@ -334,7 +332,11 @@ mod tests {
         schema.category = Category::Database;
         schema.files = vec!["migrations/".into()];
         schema.acceptance = vec!["migrations apply".into()];
-        let mut users = Task::new(TaskId::new("TASK-API-001").unwrap(), "Users API", api.clone());
+        let mut users = Task::new(
+            TaskId::new("TASK-API-001").unwrap(),
+            "Users API",
+            api.clone(),
+        );
         users.depends_on = vec![schema.id.clone()];
         users.priority = Priority::High;
         users.status = TaskStatus::Running;
@@ -344,8 +346,18 @@ mod tests {
             name: "sample".into(),
             strategy: Some("layer".into()),
             epics: vec![
-                Epic { id: db, name: "Database".into(), goal: "data".into(), strategy: None },
-                Epic { id: api, name: "API".into(), goal: String::new(), strategy: Some("layer".into()) },
+                Epic {
+                    id: db,
+                    name: "Database".into(),
+                    goal: "data".into(),
+                    strategy: None,
+                },
+                Epic {
+                    id: api,
+                    name: "API".into(),
+                    goal: String::new(),
+                    strategy: Some("layer".into()),
+                },
             ],
             tasks: vec![schema, users],
         }
@@ -356,7 +368,11 @@ mod tests {
         let plan = sample();
         for format in [PlanFormat::Json, PlanFormat::Toml] {
             let text = plan.render(format).unwrap();
-            assert_eq!(Plan::parse(&text, format).unwrap(), plan, "{format:?}:\n{text}");
+            assert_eq!(
+                Plan::parse(&text, format).unwrap(),
+                plan,
+                "{format:?}:\n{text}"
+            );
         }
     }
 

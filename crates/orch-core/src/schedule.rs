@@ -106,7 +106,12 @@ mod tests {
             version: 1,
             name: "s".into(),
             strategy: None,
-            epics: vec![Epic { id: epic.clone(), name: "e".into(), goal: String::new(), strategy: None }],
+            epics: vec![Epic {
+                id: epic.clone(),
+                name: "e".into(),
+                goal: String::new(),
+                strategy: None,
+            }],
             tasks: vec![
                 mk("short", 10, &[]),
                 mk("long", 30, &[]),
@@ -139,13 +144,22 @@ mod tests {
         p.tasks[0].conflicts_with = vec![TaskId::new("long").unwrap()];
         let g = p.validate().unwrap();
         assert_eq!(next_tasks(&g, &[Pending; 4], 2), vec![1]);
-        assert_eq!(next_tasks(&g, &[Pending, Verifying, Pending, Pending], 2), Vec::<usize>::new());
-        assert_eq!(next_tasks(&g, &[Pending, Completed, Pending, Pending], 2), vec![2, 0]);
+        assert_eq!(
+            next_tasks(&g, &[Pending, Verifying, Pending, Pending], 2),
+            Vec::<usize>::new()
+        );
+        assert_eq!(
+            next_tasks(&g, &[Pending, Completed, Pending, Pending], 2),
+            vec![2, 0]
+        );
     }
 
     #[test]
     fn blocked_detection() {
         let g = plan().validate().unwrap();
-        assert_eq!(newly_blocked(&g, &[Skipped, Pending, Pending, Pending]), vec![3]);
+        assert_eq!(
+            newly_blocked(&g, &[Skipped, Pending, Pending, Pending]),
+            vec![3]
+        );
     }
 }

@@ -117,7 +117,9 @@ impl fmt::Display for TaskStatus {
 
 /// A string that names no status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown task status `{0}`; expected one of: pending, ready, running, verifying, merging, completed, failed, escalated, blocked, skipped, cancelled")]
+#[error(
+    "unknown task status `{0}`; expected one of: pending, ready, running, verifying, merging, completed, failed, escalated, blocked, skipped, cancelled"
+)]
 pub struct UnknownStatus(pub String);
 
 impl FromStr for TaskStatus {
