@@ -403,14 +403,13 @@ impl DepGraph {
     }
 }
 
-/// Mermaid node ids may not contain `-`; ids are from the safe alphabet, so mapping `-` to `_`
-/// is enough (and `_` cannot collide because both map the same way only for equal ids with
-/// `-`/`_` swapped, which we disambiguate with a prefix).
+/// Mermaid node ids may not contain `-`. Escaping `_` as `__` and `-` as `_d` is a prefix-free
+/// code, so distinct task ids always get distinct node ids.
 fn mermaid_node(id: &TaskId) -> String {
     let mut out = String::from("t_");
     for c in id.as_str().chars() {
         match c {
-            '-' => out.push_str("_"),
+            '-' => out.push_str("_d"),
             '_' => out.push_str("__"),
             c => out.push(c),
         }
@@ -621,7 +620,7 @@ mod tests {
     fn renders_mermaid_and_dot() {
         let g = plan(&[("T-1", &[]), ("T_1", &["T-1"])]).validate().unwrap();
         let m = g.to_mermaid(|i| g.id(i).to_string());
-        assert!(m.contains("t_T_1 --> t_T__1"), "{m}");
+        assert!(m.contains("t_T_d1 --> t_T__1"), "{m}");
         let d = g.to_dot(|i| format!("{} \"x\"", g.id(i)));
         assert!(d.contains("\"T-1\" -> \"T_1\";"), "{d}");
         assert!(d.contains("label=\"T-1 \\\"x\\\"\""), "{d}");

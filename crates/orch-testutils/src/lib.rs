@@ -1,5 +1,6 @@
 //! Test helpers shared by orch's crates: [`TempRepo`] (a real git repository in a temporary
-//! directory, driven with the git CLI), [`ManualClock`], and fixtures locations.
+//! directory, driven with the git CLI), [`ManualClock`], [`MockHttpServer`] (a scriptable
+//! HTTP server on loopback standing in for model APIs and webhooks), and fixtures locations.
 //!
 //! Not published; only for tests, benches and examples.
 //!
@@ -16,8 +17,10 @@
 
 mod clock;
 mod fixtures;
+mod http;
 mod repo;
 
 pub use clock::ManualClock;
 pub use fixtures::{shared_fixture_dir, shared_fixtures_or_skip};
+pub use http::{MockHttpServer, MockResponse, RecordedRequest};
 pub use repo::{TempRepo, git_available};
