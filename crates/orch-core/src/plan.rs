@@ -296,13 +296,28 @@ impl Plan {
     /// with the same fingerprint describe the same work; the store uses it to make re-import
     /// idempotent.
     pub fn content_fingerprint(&self) -> String {
-        let mut stripped = self.clone();
-        for task in &mut stripped.tasks {
-            task.status = TaskStatus::Pending;
-            task.attempts = 0;
+        self.fingerprint_from(&self.task_definitions())
+    }
+
+    /// Each task's definition as compact JSON: the task without its run state (status and
+    /// attempts at their defaults). This is what the store keeps per task.
+    pub fn task_definitions(&self) -> Vec<String> {
+        self.tasks.iter().map(Task::definition_json).collect()
+    }
+
+    /// [`Plan::content_fingerprint`] from definitions already computed by
+    /// [`Plan::task_definitions`], so callers that need both serialise each task once.
+    pub fn fingerprint_from(&self, task_definitions: &[String]) -> String {
+        let header =
+            serde_json::to_string(&(self.version, &self.name, &self.strategy, &self.epics))
+                .unwrap_or_default();
+        let mut hash = Fnv1a::new();
+        hash.write(header.as_bytes());
+        for definition in task_definitions {
+            hash.write(b"\n");
+            hash.write(definition.as_bytes());
         }
-        let canonical = serde_json::to_string(&stripped).unwrap_or_default();
-        format!("{:016x}", fnv1a64(canonical.as_bytes()))
+        format!("{:016x}", hash.0)
     }
 
     /// Every task id, as a set.
@@ -312,13 +327,64 @@ impl Plan {
 }
 
 /// FNV-1a: small, stable across Rust versions and platforms (unlike `DefaultHasher`).
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in bytes {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
+struct Fnv1a(u64);
+
+impl Fnv1a {
+    fn new() -> Fnv1a {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
     }
-    hash
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 ^= u64::from(*byte);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// A task without its run state, borrowed: serialises exactly like a `Pending` task with no
+/// attempts (the field list mirrors [`Task`]; a test keeps them in step).
+#[derive(Serialize)]
+struct TaskDefinition<'a> {
+    id: &'a TaskId,
+    title: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    description: &'a str,
+    epic: &'a EpicId,
+    #[serde(skip_serializing_if = "is_default")]
+    category: Category,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    depends_on: &'a [TaskId],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    conflicts_with: &'a [TaskId],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    files: &'a [String],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    acceptance: &'a [String],
+    estimate_minutes: u32,
+    #[serde(skip_serializing_if = "is_default")]
+    priority: Priority,
+}
+
+impl Task {
+    /// This task as compact JSON without its run state; parsing it gives back the task with
+    /// status `pending` and no attempts.
+    pub fn definition_json(&self) -> String {
+        serde_json::to_string(&TaskDefinition {
+            id: &self.id,
+            title: &self.title,
+            description: &self.description,
+            epic: &self.epic,
+            category: self.category,
+            depends_on: &self.depends_on,
+            conflicts_with: &self.conflicts_with,
+            files: &self.files,
+            acceptance: &self.acceptance,
+            estimate_minutes: self.estimate_minutes,
+            priority: self.priority,
+        })
+        .unwrap_or_default()
+    }
 }
 
 #[cfg(test)]
@@ -398,6 +464,21 @@ mod tests {
         assert_eq!(a.content_fingerprint(), b.content_fingerprint());
         b.tasks[1].title.push('!');
         assert_ne!(a.content_fingerprint(), b.content_fingerprint());
+    }
+
+    #[test]
+    fn definition_json_mirrors_task_serialisation() {
+        for task in sample().tasks {
+            let mut pending = task.clone();
+            pending.status = TaskStatus::Pending;
+            pending.attempts = 0;
+            assert_eq!(
+                task.definition_json(),
+                serde_json::to_string(&pending).unwrap()
+            );
+            let back: Task = serde_json::from_str(&task.definition_json()).unwrap();
+            assert_eq!(back, pending);
+        }
     }
 
     #[test]

@@ -15,7 +15,9 @@ pub fn shared_fixtures_or_skip(name: &str) -> Option<PathBuf> {
     match shared_fixture_dir(name) {
         Some(dir) => Some(dir),
         None if std::env::var_os("CI").is_some() => {
-            panic!("shared fixtures `{name}` are missing (expected ../shared/fixtures/{name} beside the checkout) and CI is set")
+            panic!(
+                "shared fixtures `{name}` are missing (expected ../shared/fixtures/{name} beside the checkout) and CI is set"
+            )
         }
         None => {
             eprintln!("notice: skipping: shared fixtures `{name}` not found beside the checkout");

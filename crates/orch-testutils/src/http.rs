@@ -178,7 +178,9 @@ impl Drop for MockHttpServer {
 
 fn serve(stream: TcpStream, shared: &Mutex<Shared>) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let Ok(read_half) = stream.try_clone() else { return };
+    let Ok(read_half) = stream.try_clone() else {
+        return;
+    };
     let mut reader = BufReader::new(read_half);
     let mut writer = stream;
     // Keep-alive: answer requests on this connection until the client closes it.
@@ -232,7 +234,9 @@ fn read_request(reader: &mut impl BufRead) -> Option<RecordedRequest> {
     let body = if find("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
         read_chunked(reader)?
     } else {
-        let length: usize = find("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let length: usize = find("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         let mut body = vec![0; length];
         reader.read_exact(&mut body).ok()?;
         body
@@ -261,7 +265,11 @@ fn read_chunked(reader: &mut impl BufRead) -> Option<Vec<u8>> {
 }
 
 fn write_response(writer: &mut TcpStream, response: &MockResponse) -> std::io::Result<()> {
-    let mut head = format!("HTTP/1.1 {} {}\r\n", response.status, reason(response.status));
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\n",
+        response.status,
+        reason(response.status)
+    );
     for (name, value) in &response.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }

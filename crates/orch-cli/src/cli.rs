@@ -1,0 +1,132 @@
+//! Command-line definitions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Run many AI coding agents on one codebase without chaos: a plan of tasks with
+/// dependencies, one git worktree per task, a bounded session pool, a quality gate the
+/// orchestrator runs itself, a merge queue, and questions to a human when things fail.
+#[derive(Debug, Parser)]
+#[command(name = "orch", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    after_help = "Exit codes: 0 ok, 1 unexpected error, 2 usage, 3 not a git repository, \
+4 not initialised / no plan, 5 invalid input, 6 illegal transition, 7 not found, 8 conflict, \
+9 lease held, 10 store error."
+)]
+pub struct Cli {
+    /// Run as if orch was started in this directory.
+    #[arg(short = 'C', long = "repo", global = true, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create .orch/ (configuration and state database) in this repository.
+    Init,
+    /// Import and inspect the plan.
+    #[command(subcommand)]
+    Plan(PlanCommand),
+    /// Show progress: current wave, counts, and one row per task.
+    Status(StatusArgs),
+    /// Show the dependency graph.
+    Graph(GraphArgs),
+    /// Inspect or change one task.
+    #[command(subcommand)]
+    Task(TaskCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlanCommand {
+    /// Import a plan file (JSON or TOML): all or nothing.
+    Import(ImportArgs),
+    /// Show the stored plan: epics, tasks, waves, critical path.
+    Show(JsonFlag),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The plan file (`.json` or `.toml`; `-` reads standard input, see --format).
+    pub file: PathBuf,
+    /// The file's format, when its extension does not say.
+    #[arg(long, value_enum)]
+    pub format: Option<FileFormat>,
+    /// Replace a different plan that is already imported (only while none of its tasks
+    /// has started).
+    #[arg(long)]
+    pub replace: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FileFormat {
+    Json,
+    Toml,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Only tasks of this epic.
+    #[arg(long)]
+    pub epic: Option<String>,
+    /// Only tasks with this status (repeatable).
+    #[arg(long = "status", value_name = "STATUS")]
+    pub statuses: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+    pub format: GraphFormat,
+    /// Print JSON (waves, edges, conflicts, critical path); same as --format json.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Waves with each task's dependencies, the critical path and conflicts.
+    Text,
+    /// A Mermaid flowchart.
+    Mermaid,
+    /// Graphviz DOT.
+    Dot,
+    /// JSON.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Show one task in full.
+    Show {
+        /// Task id, e.g. TASK-BA-001.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a task's status by hand (still checked by the state machine).
+    SetStatus {
+        /// Task id.
+        id: String,
+        /// New status: pending, ready, running, verifying, merging, completed, failed,
+        /// escalated, blocked, skipped, cancelled.
+        status: String,
+        /// Why, recorded in the event log.
+        #[arg(long, default_value = "manual override")]
+        reason: String,
+    },
+}

@@ -1,0 +1,122 @@
+//! `orch status`
+
+use orch_core::{EpicId, TaskStatus, exit_code};
+use orch_store::{Summary, TaskFilter, TaskRecord};
+use serde::Serialize;
+
+use crate::cli::StatusArgs;
+use crate::cmd::open_store;
+use crate::error::{CliError, CliResult};
+use crate::output::{Table, print_json, truncate};
+use crate::repo::RepoPaths;
+
+#[derive(Serialize)]
+struct StatusView<'a> {
+    plan: String,
+    summary: &'a Summary,
+    tasks: &'a [TaskRecord],
+}
+
+pub fn run(repo: &RepoPaths, args: &StatusArgs) -> CliResult {
+    let store = open_store(repo)?;
+    let info = store.plan_info()?.ok_or(orch_store::StoreError::NoPlan)?;
+    let filter = filter_from(args)?;
+    let summary = store.summary()?;
+    let tasks = store.tasks(&filter)?;
+    if args.json {
+        return print_json(&StatusView {
+            plan: info.name.clone(),
+            summary: &summary,
+            tasks: &tasks,
+        });
+    }
+    print!("{}", render(&info.name, &summary, &tasks));
+    Ok(())
+}
+
+fn filter_from(args: &StatusArgs) -> CliResult<TaskFilter> {
+    let mut filter = TaskFilter::default();
+    if let Some(epic) = &args.epic {
+        filter.epic = Some(
+            EpicId::new(epic.as_str())
+                .map_err(|e| CliError::new(exit_code::INVALID_INPUT, e.to_string()))?,
+        );
+    }
+    if !args.statuses.is_empty() {
+        let parsed: Result<Vec<TaskStatus>, _> = args
+            .statuses
+            .iter()
+            .map(|s| s.parse::<TaskStatus>())
+            .collect();
+        filter.statuses =
+            Some(parsed.map_err(|e| CliError::new(exit_code::INVALID_INPUT, e.to_string()))?);
+    }
+    Ok(filter)
+}
+
+fn count(summary: &Summary, status: TaskStatus) -> usize {
+    summary.by_status.get(&status).copied().unwrap_or(0)
+}
+
+/// The article's dashboard as text: current wave, completed / active / ready / pending,
+/// then one row per task.
+pub fn render(plan: &str, summary: &Summary, tasks: &[TaskRecord]) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "Plan: {plan} ({} epics, {} tasks, {} waves)\n",
+        summary.epics, summary.total, summary.wave_count
+    ));
+    match summary.current_wave {
+        Some(wave) => out.push_str(&format!("Current wave: {wave} of {}\n", summary.wave_count)),
+        None => out.push_str("Current wave: none (every task has finished)\n"),
+    }
+    let active = count(summary, TaskStatus::Running)
+        + count(summary, TaskStatus::Verifying)
+        + count(summary, TaskStatus::Merging);
+    let mut parts = vec![
+        format!(
+            "Completed {}/{}",
+            count(summary, TaskStatus::Completed),
+            summary.total
+        ),
+        format!("Active {active}"),
+        format!("Ready {}", count(summary, TaskStatus::Ready)),
+        format!("Pending {}", count(summary, TaskStatus::Pending)),
+    ];
+    for status in [
+        TaskStatus::Failed,
+        TaskStatus::Escalated,
+        TaskStatus::Blocked,
+        TaskStatus::Skipped,
+        TaskStatus::Cancelled,
+    ] {
+        let n = count(summary, status);
+        if n > 0 {
+            let name = status.as_str();
+            let mut label = name[..1].to_ascii_uppercase();
+            label.push_str(&name[1..]);
+            parts.push(format!("{label} {n}"));
+        }
+    }
+    out.push_str(&parts.join("   "));
+    out.push_str("\n\n");
+
+    let mut table = Table::new(["TASK", "STATUS", "WAVE", "EPIC", "TRIES", "TITLE"]);
+    for record in tasks {
+        let task = &record.task;
+        table.row(vec![
+            task.id.to_string(),
+            task.status.to_string(),
+            record.wave.to_string(),
+            task.epic.to_string(),
+            task.attempts.to_string(),
+            truncate(&task.title, 60),
+        ]);
+    }
+    if tasks.is_empty() {
+        out.push_str("(no task matches)\n");
+    } else {
+        out.push_str(&table.render());
+    }
+    out
+}

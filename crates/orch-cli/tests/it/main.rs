@@ -1,0 +1,8 @@
+//! Integration tests of the `orch` binary on real temporary git repositories, with `insta`
+//! snapshots of what a user sees.
+
+mod errors;
+mod init;
+mod plan;
+mod status;
+mod support;

@@ -1,0 +1,51 @@
+//! The state of an orch repository in SQLite (`.orch/state.db`): the single source of truth.
+//!
+//! [`Store`] holds the imported [`orch_core::Plan`], every task's status and attempts, an
+//! append-only log of [`orch_core::Event`]s with monotonic sequence numbers, and the
+//! single-runner [`Lease`]. Status changes go through the core state machine
+//! ([`orch_core::transition`]) inside a transaction together with their event, so the log
+//! and the state never disagree. The database runs in WAL mode: readers in other processes
+//! (`orch status`, the dashboard) work while a runner writes.
+//!
+//! # Example
+//!
+//! ```
+//! use orch_core::{Plan, PlanFormat, TaskId, TaskStatus};
+//! use orch_store::{Store, TaskFilter};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let mut store = Store::open(&dir.path().join("state.db"))?;
+//! let plan = Plan::parse(r#"
+//!     name = "demo"
+//!     [[epic]]
+//!     id = "E"
+//!     name = "Epic"
+//!     [[task]]
+//!     id = "TASK-E-001"
+//!     title = "First"
+//!     epic = "E"
+//! "#, PlanFormat::Toml)?;
+//! store.import_plan(&plan, false)?;
+//!
+//! let id = TaskId::new("TASK-E-001")?;
+//! store.transition(&id, TaskStatus::Ready, Some("dependencies completed"))?;
+//! assert_eq!(store.task(&id)?.task.status, TaskStatus::Ready);
+//! // Illegal moves are refused and change nothing.
+//! assert!(store.transition(&id, TaskStatus::Completed, None).is_err());
+//! assert_eq!(store.events_since(0, 100)?.len(), 2);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![deny(missing_docs)]
+
+mod error;
+mod events;
+mod lease;
+mod migrate;
+mod store;
+
+pub use error::StoreError;
+pub use events::StoredEvent;
+pub use lease::{Lease, LeaseInfo};
+pub use migrate::SCHEMA_VERSION;
+pub use store::{ImportOutcome, PlanInfo, Store, Summary, TaskFilter, TaskRecord};

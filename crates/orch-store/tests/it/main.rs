@@ -1,0 +1,7 @@
+//! Integration tests of orch-store on real SQLite files.
+
+mod concurrency;
+mod import;
+mod lease;
+mod status;
+mod support;
