@@ -84,6 +84,12 @@ pub struct StatusArgs {
     /// Only tasks with this status (repeatable).
     #[arg(long = "status", value_name = "STATUS")]
     pub statuses: Vec<String>,
+    /// Keep showing the status, redrawn whenever the event log grows (Ctrl-C to stop).
+    #[arg(long, conflicts_with = "json")]
+    pub watch: bool,
+    /// With --watch: how often to look for new events, in milliseconds.
+    #[arg(long, default_value_t = 500, value_name = "MS", requires = "watch")]
+    pub interval: u64,
 }
 
 #[derive(Debug, Args)]

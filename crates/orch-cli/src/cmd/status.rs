@@ -30,8 +30,42 @@ pub fn run(repo: &RepoPaths, args: &StatusArgs) -> CliResult {
             tasks: &tasks,
         });
     }
-    print!("{}", render(&info.name, &summary, &tasks));
-    Ok(())
+    if !args.watch {
+        print!("{}", render(&info.name, &summary, &tasks));
+        return Ok(());
+    }
+    watch(&store, &info.name, &filter, args.interval)
+}
+
+/// Redraws the status each time the event log grows. Reads only; the runner writes.
+fn watch(
+    store: &orch_store::Store,
+    plan: &str,
+    filter: &TaskFilter,
+    interval_ms: u64,
+) -> CliResult {
+    use std::io::{IsTerminal as _, Write as _};
+    let terminal = std::io::stdout().is_terminal();
+    let interval = std::time::Duration::from_millis(interval_ms.clamp(50, 60_000));
+    let mut shown_seq = None;
+    loop {
+        let seq = store.last_event_seq()?;
+        if shown_seq != Some(seq) {
+            let text = render(plan, &store.summary()?, &store.tasks(filter)?);
+            let mut out = std::io::stdout().lock();
+            if terminal {
+                // Clear the screen and go home, so the table stays in place.
+                let _ = write!(out, "\x1b[2J\x1b[H");
+            } else if shown_seq.is_some() {
+                let _ = writeln!(out, "---");
+            }
+            let _ = write!(out, "{text}");
+            let _ = writeln!(out, "(event {seq}; watching, Ctrl-C to stop)");
+            let _ = out.flush();
+            shown_seq = Some(seq);
+        }
+        std::thread::sleep(interval);
+    }
 }
 
 fn filter_from(args: &StatusArgs) -> CliResult<TaskFilter> {

@@ -74,3 +74,49 @@ fn task_show_and_set_status() {
             .unwrap();
     assert_eq!(json["task"]["status"], "blocked");
 }
+
+#[test]
+fn status_watch_redraws_when_the_log_grows() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let repo = with_example_plan();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orch"))
+        .arg("-C")
+        .arg(repo.path())
+        .args(["status", "--watch", "--interval", "50"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    let wait_for = |needle: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if let Ok(line) = rx.recv_timeout(Duration::from_millis(200))
+                && line.contains(needle)
+            {
+                return true;
+            }
+        }
+        false
+    };
+    assert!(wait_for("watching, Ctrl-C to stop"), "first frame");
+    ok(
+        repo.path(),
+        &["task", "set-status", "TASK-DB-001", "running"],
+    );
+    let found = wait_for("TASK-DB-001   running");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(found, "the watch redraws with the new status");
+}
