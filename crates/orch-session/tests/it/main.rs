@@ -1,0 +1,9 @@
+//! Integration tests of orch-session. Backend cases run against both backends: real tmux on
+//! a private socket per test, and plain processes.
+
+mod adoption;
+mod agents;
+mod backends;
+mod manage;
+mod pool;
+mod support;
