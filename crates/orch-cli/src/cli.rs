@@ -37,6 +37,37 @@ pub enum Command {
     /// Inspect or change one task.
     #[command(subcommand)]
     Task(TaskCommand),
+    /// List, watch, attach to or stop agent sessions.
+    #[command(subcommand)]
+    Session(SessionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// List the sessions of this repository with their status.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a session's log (by session id, id prefix, name, or task id for its latest).
+    Logs {
+        /// Session id, prefix (4+ characters), name, or task id.
+        query: String,
+        /// Keep printing new output until the session ends.
+        #[arg(long, short = 'f')]
+        follow: bool,
+    },
+    /// Attach this terminal to a tmux session to watch the agent live.
+    Attach {
+        /// Session id, prefix, name, or task id.
+        query: String,
+    },
+    /// Stop a session: interrupt, then terminate, then kill its whole process group.
+    Kill {
+        /// Session id, prefix, name, or task id.
+        query: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -43,5 +43,6 @@ fn run(cli: Cli) -> CliResult {
         Command::Task(TaskCommand::SetStatus { id, status, reason }) => {
             cmd::task::set_status(&repo, &id, &status, &reason)
         }
+        Command::Session(command) => cmd::session::run(&repo, &command),
     }
 }

@@ -3,6 +3,7 @@
 pub mod graph;
 pub mod init;
 pub mod plan;
+pub mod session;
 pub mod status;
 pub mod task;
 

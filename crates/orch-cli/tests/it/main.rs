@@ -4,5 +4,6 @@
 mod errors;
 mod init;
 mod plan;
+mod session;
 mod status;
 mod support;
