@@ -40,6 +40,40 @@ pub enum Command {
     /// List, watch, attach to or stop agent sessions.
     #[command(subcommand)]
     Session(SessionCommand),
+    /// PM messages: questions orch asks a human when a task keeps failing.
+    #[command(subcommand)]
+    Msg(MsgCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MsgCommand {
+    /// List messages waiting for an answer (all of them with --all).
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Include answered, expired and suppressed messages.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show one message: the question, its context and the options with pros and cons.
+    Show {
+        /// Message id: PM-0001, pm-1 or 1.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Answer a message with one of its options; the running orch applies it.
+    Answer {
+        /// Message id.
+        id: String,
+        /// The option letter (A, B, C…).
+        option: String,
+        /// A note for the record (and for the agent, where the option retries).
+        #[arg(long)]
+        note: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

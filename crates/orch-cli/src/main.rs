@@ -44,5 +44,6 @@ fn run(cli: Cli) -> CliResult {
             cmd::task::set_status(&repo, &id, &status, &reason)
         }
         Command::Session(command) => cmd::session::run(&repo, &command),
+        Command::Msg(command) => cmd::msg::run(&repo, &command),
     }
 }

@@ -51,6 +51,15 @@ pub enum Event {
         /// Who held it.
         owner: String,
     },
+    /// A PM message (an escalation question to a human) was stored or changed state.
+    MessageChanged {
+        /// The message id, e.g. `PM-0001`.
+        message: String,
+        /// The task it is about.
+        task: TaskId,
+        /// Its state name after the change (`open`, `decided`, …).
+        state: String,
+    },
 }
 
 impl Event {
@@ -61,13 +70,16 @@ impl Event {
             Event::TaskStatusChanged { .. } => "task_status_changed",
             Event::LeaseAcquired { .. } => "lease_acquired",
             Event::LeaseReleased { .. } => "lease_released",
+            Event::MessageChanged { .. } => "message_changed",
         }
     }
 
     /// The task this event is about, if any.
     pub fn task(&self) -> Option<&TaskId> {
         match self {
-            Event::TaskStatusChanged { task, .. } => Some(task),
+            Event::TaskStatusChanged { task, .. } | Event::MessageChanged { task, .. } => {
+                Some(task)
+            }
             _ => None,
         }
     }

@@ -82,6 +82,23 @@ pub enum StoreError {
         #[source]
         source: IllegalTransition,
     },
+    /// No PM message with this id.
+    #[error("no PM message {id}")]
+    UnknownMessage {
+        /// The id asked for.
+        id: String,
+    },
+    /// The message changed between reading and writing it (the runner expired or answered
+    /// it meanwhile); nothing was written.
+    #[error(
+        "PM message {id} changed while it was being updated (it is now {state}); look at it again"
+    )]
+    MessageChanged {
+        /// The message.
+        id: String,
+        /// Its state now.
+        state: String,
+    },
     /// Another runner holds a fresh lease.
     #[error(
         "another runner is active: {owner} (pid {pid} on {host}), last heartbeat {heartbeat_age_secs} s ago"

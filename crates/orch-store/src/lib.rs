@@ -41,11 +41,13 @@
 mod error;
 mod events;
 mod lease;
+mod messages;
 mod migrate;
 mod store;
 
 pub use error::StoreError;
 pub use events::StoredEvent;
 pub use lease::{Lease, LeaseInfo};
+pub use messages::StoredMessage;
 pub use migrate::SCHEMA_VERSION;
 pub use store::{ImportOutcome, PlanInfo, Store, Summary, TaskFilter, TaskRecord};

@@ -49,6 +49,19 @@ const STEPS: &[&str] = &[
         heartbeat_at INTEGER NOT NULL
     );
     "#,
+    // 2: PM messages (escalation questions), stored as JSON with their state for queries
+    r#"
+    CREATE TABLE messages (
+        id         TEXT PRIMARY KEY,
+        task       TEXT NOT NULL,
+        state      TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        json       TEXT NOT NULL
+    );
+    CREATE INDEX messages_by_task ON messages(task);
+    CREATE INDEX messages_by_state ON messages(state);
+    "#,
 ];
 
 /// The schema version this build writes.

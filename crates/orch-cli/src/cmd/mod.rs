@@ -2,6 +2,7 @@
 
 pub mod graph;
 pub mod init;
+pub mod msg;
 pub mod plan;
 pub mod session;
 pub mod status;

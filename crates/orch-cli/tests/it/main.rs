@@ -3,6 +3,7 @@
 
 mod errors;
 mod init;
+mod msg;
 mod plan;
 mod session;
 mod status;

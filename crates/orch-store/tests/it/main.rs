@@ -3,5 +3,6 @@
 mod concurrency;
 mod import;
 mod lease;
+mod messages;
 mod status;
 mod support;
