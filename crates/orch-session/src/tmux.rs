@@ -261,6 +261,15 @@ impl TmuxBackend {
             }
             tokio::time::sleep(Duration::from_millis(10 * attempt)).await;
         };
+        // tmux prints the pane's pid right after fork; the child makes itself a process
+        // group leader a moment later. Until then a group kill would miss it, so wait
+        // (bounded) for the group to exist, or for the process to be gone already.
+        for _ in 0..200 {
+            if procs::group_alive(pid) || !procs::process_alive(pid, None) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         handle.pid = Some(pid);
         self.registry.write(&handle)?;
         tracing::debug!(session = %name, pid, socket = %self.socket, "tmux session started");

@@ -200,6 +200,9 @@ async fn killed_from_outside_is_gone(env: Env) {
         .await
         .unwrap();
     let pgid = handle.pid.unwrap();
+    // tmux reports the pane's pid as soon as it forks; the child becomes a group leader
+    // (setsid) a moment later. Killing the group before that would miss it.
+    assert!(eventually(Duration::from_secs(5), || !group_members(pgid).is_empty()).await);
     let _ = std::process::Command::new("kill")
         .args(["-KILL", "--", &format!("-{pgid}")])
         .status();
