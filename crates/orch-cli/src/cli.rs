@@ -43,6 +43,58 @@ pub enum Command {
     /// PM messages: questions orch asks a human when a task keeps failing.
     #[command(subcommand)]
     Msg(MsgCommand),
+    /// Task worktrees: one git worktree and branch per task.
+    #[command(subcommand)]
+    Worktree(WorktreeCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorktreeCommand {
+    /// List task worktrees: base and head, dirty or clean, ahead/behind, changed files.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create (or reuse) the worktree and branch orch/task/TASK from its epic's tip.
+    Create {
+        /// Task id.
+        task: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a task's worktree (refused when it has uncommitted changes, unless --force).
+    Remove {
+        /// Task id.
+        task: String,
+        /// Remove even with uncommitted changes (they are lost).
+        #[arg(long)]
+        force: bool,
+        /// Delete the task branch too.
+        #[arg(long)]
+        delete_branch: bool,
+    },
+    /// Remove stale worktrees: vanished directories, unknown directories, tasks not in the plan.
+    Prune {
+        /// Only show what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Predict merge conflicts between two branches, tasks or epics, without touching any
+    /// checkout (exit 8 when they conflict).
+    Conflicts {
+        /// First side: task id, epic id, branch or revision.
+        a: String,
+        /// Second side.
+        b: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

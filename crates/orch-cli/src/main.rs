@@ -45,5 +45,6 @@ fn run(cli: Cli) -> CliResult {
         }
         Command::Session(command) => cmd::session::run(&repo, &command),
         Command::Msg(command) => cmd::msg::run(&repo, &command),
+        Command::Worktree(command) => cmd::worktree::run(&repo, &command),
     }
 }

@@ -7,6 +7,7 @@ pub mod plan;
 pub mod session;
 pub mod status;
 pub mod task;
+pub mod worktree;
 
 use orch_core::{DepGraph, Plan, TaskStatus, newly_blocked, newly_ready};
 use orch_store::{Store, StoreError};

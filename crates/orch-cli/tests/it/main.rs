@@ -8,3 +8,4 @@ mod plan;
 mod session;
 mod status;
 mod support;
+mod worktree;
