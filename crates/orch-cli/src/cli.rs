@@ -46,6 +46,8 @@ pub enum Command {
     /// Task worktrees: one git worktree and branch per task.
     #[command(subcommand)]
     Worktree(WorktreeCommand),
+    /// Check git, tmux, the agent CLIs, API keys (never printed) and orch's files.
+    Doctor(JsonFlag),
 }
 
 #[derive(Debug, Subcommand)]

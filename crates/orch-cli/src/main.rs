@@ -32,6 +32,10 @@ fn run(cli: Cli) -> CliResult {
         Some(dir) => dir.clone(),
         None => std::env::current_dir().map_err(|e| error::CliError::io("current directory", e))?,
     };
+    if let Command::Doctor(flag) = &cli.command {
+        // Works anywhere: outside a repository it checks the machine only.
+        return cmd::doctor::run(RepoPaths::discover(&start).ok().as_ref(), flag.json);
+    }
     let repo = RepoPaths::discover(&start)?;
     match cli.command {
         Command::Init => cmd::init::run(&repo),
@@ -46,5 +50,6 @@ fn run(cli: Cli) -> CliResult {
         Command::Session(command) => cmd::session::run(&repo, &command),
         Command::Msg(command) => cmd::msg::run(&repo, &command),
         Command::Worktree(command) => cmd::worktree::run(&repo, &command),
+        Command::Doctor(_) => unreachable!("handled before the repository is required"),
     }
 }

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod doctor;
 pub mod graph;
 pub mod init;
 pub mod msg;

@@ -1,0 +1,171 @@
+//! `orch doctor`: what this machine and repository have, and what is missing.
+
+use std::path::Path;
+use std::process::Command;
+
+use orch_core::exit_code;
+use serde::Serialize;
+
+use crate::error::{CliError, CliResult};
+use crate::output::print_json;
+use crate::repo::RepoPaths;
+
+#[derive(Debug, Serialize)]
+struct Check {
+    name: String,
+    /// `ok`, `warn` or `fail`.
+    level: &'static str,
+    detail: String,
+}
+
+fn check(name: &str, level: &'static str, detail: impl Into<String>) -> Check {
+    Check {
+        name: name.to_owned(),
+        level,
+        detail: detail.into(),
+    }
+}
+
+/// First line of `program args…`, or `None` when it cannot run. Bounded by the program
+/// itself: version flags return at once.
+fn version_of(program: &str, args: &[&str]) -> Option<String> {
+    let output = Command::new(program).args(args).output().ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text.lines().next().unwrap_or("").trim().to_owned();
+    Some(if line.is_empty() {
+        "installed".into()
+    } else {
+        line
+    })
+}
+
+fn writable(dir: &Path) -> Result<(), String> {
+    let probe = dir.join(format!(".orch-doctor-{}", std::process::id()));
+    std::fs::write(&probe, b"probe").map_err(|e| e.to_string())?;
+    std::fs::remove_file(&probe).map_err(|e| e.to_string())
+}
+
+pub fn run(repo: Option<&RepoPaths>, json: bool) -> CliResult {
+    let mut checks = Vec::new();
+    match version_of("git", &["--version"]) {
+        Some(v) => checks.push(check("git", "ok", v)),
+        None => checks.push(check("git", "fail", "not found on PATH: orch needs git")),
+    }
+    match version_of("tmux", &["-V"]) {
+        Some(v) => checks.push(check(
+            "tmux",
+            "ok",
+            format!("{v} (sessions can be attached)"),
+        )),
+        None => checks.push(check(
+            "tmux",
+            "warn",
+            "not found: agents run as plain processes and cannot be attached",
+        )),
+    }
+    for (agent, args) in [
+        ("claude", &["--version"][..]),
+        ("codex", &["--version"][..]),
+        ("gemini", &["--version"][..]),
+        ("aider", &["--version"][..]),
+    ] {
+        match version_of(agent, args) {
+            Some(v) => checks.push(check(agent, "ok", v)),
+            None => checks.push(check(
+                agent,
+                "warn",
+                "not installed (only needed for --agent ".to_owned() + agent + ")",
+            )),
+        }
+    }
+    // Presence only: a key's value is never printed.
+    for key in ["ANTHROPIC_API_KEY", "OPENAI_API_KEY"] {
+        let present = std::env::var_os(key).is_some_and(|v| !v.is_empty());
+        checks.push(check(
+            key,
+            if present { "ok" } else { "warn" },
+            if present {
+                "set"
+            } else {
+                "not set (the offline planner needs none)"
+            },
+        ));
+    }
+    let Some(repo) = repo else {
+        checks.push(check("repository", "warn", "not inside a git repository"));
+        return report(&checks, json);
+    };
+    checks.push(check("repository", "ok", repo.root.display().to_string()));
+    if repo.orch_dir().is_dir() {
+        match writable(&repo.orch_dir()) {
+            Ok(()) => checks.push(check(".orch", "ok", "present and writable")),
+            Err(e) => checks.push(check(".orch", "fail", format!("not writable: {e}"))),
+        }
+        match repo.config() {
+            Ok(_) => checks.push(check("orch.toml", "ok", "valid")),
+            Err(e) => checks.push(check("orch.toml", "fail", e.message)),
+        }
+        match orch_store::Store::open_existing(&repo.state_db()) {
+            Ok(store) => {
+                let plan = store.plan_info().ok().flatten();
+                checks.push(check(
+                    "state.db",
+                    "ok",
+                    match plan {
+                        Some(p) => format!(
+                            "schema {}, plan `{}` with {} tasks",
+                            orch_store::SCHEMA_VERSION,
+                            p.name,
+                            p.tasks
+                        ),
+                        None => format!(
+                            "schema {}, no plan imported yet",
+                            orch_store::SCHEMA_VERSION
+                        ),
+                    },
+                ));
+                if let Ok(Some(lease)) = store.lease() {
+                    checks.push(check(
+                        "runner",
+                        "ok",
+                        format!(
+                            "lease held by {} (pid {} on {})",
+                            lease.owner, lease.pid, lease.host
+                        ),
+                    ));
+                }
+            }
+            Err(e) => checks.push(check("state.db", "fail", crate::error::chain(&e))),
+        }
+    } else {
+        checks.push(check(".orch", "warn", "missing: run `orch init`"));
+    }
+
+    report(&checks, json)
+}
+
+fn report(checks: &[Check], json: bool) -> CliResult {
+    let failed = checks.iter().filter(|c| c.level == "fail").count();
+    if json {
+        print_json(checks)?;
+    } else {
+        for c in checks {
+            let mark = match c.level {
+                "ok" => "ok  ",
+                "warn" => "warn",
+                _ => "FAIL",
+            };
+            println!("{mark}  {:<18} {}", c.name, c.detail);
+        }
+    }
+    if failed > 0 {
+        return Err(CliError::new(
+            exit_code::FAILURE,
+            format!("{failed} check(s) failed"),
+        ));
+    }
+    Ok(())
+}
