@@ -6,58 +6,8 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use orch_core::{Epic, EpicId, Event, Plan, Task, TaskId, TaskStatus};
+use orch_core::{Event, TaskId, TaskStatus};
 use orch_store::Store;
-
-fn big_plan(n: usize) -> Plan {
-    let epics: Vec<EpicId> = (0..10)
-        .map(|e| EpicId::new(format!("E{e}")).unwrap())
-        .collect();
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let tasks = (0..n)
-        .map(|i| {
-            let epic = epics[i % epics.len()].clone();
-            let mut t = Task::new(
-                TaskId::new(format!("TASK-S-{i:05}")).unwrap(),
-                format!("task number {i}"),
-                epic,
-            );
-            if i > 0 {
-                for _ in 0..(next() % 3) {
-                    let back = 1 + (next() as usize % i.min(50));
-                    let dep = TaskId::new(format!("TASK-S-{:05}", i - back)).unwrap();
-                    if !t.depends_on.contains(&dep) {
-                        t.depends_on.push(dep);
-                    }
-                }
-            }
-            t.estimate_minutes = 10 + (next() % 110) as u32;
-            t.acceptance = vec!["it works".into()];
-            t
-        })
-        .collect();
-    Plan {
-        version: 1,
-        name: "scale".into(),
-        strategy: None,
-        epics: epics
-            .into_iter()
-            .map(|id| Epic {
-                name: id.to_string(),
-                id,
-                goal: String::new(),
-                strategy: None,
-            })
-            .collect(),
-        tasks,
-    }
-}
 
 fn main() {
     let dir = tempfile::tempdir().unwrap();
@@ -69,7 +19,7 @@ fn main() {
         .unwrap();
     assert!(git.success());
     std::fs::create_dir_all(repo.join(".orch")).unwrap();
-    let plan = big_plan(10_000);
+    let plan = orch_testutils::large_plan(10_000, 1);
     let mut store = Store::open(&repo.join(".orch/state.db")).unwrap();
     store.import_plan(&plan, false).unwrap();
     let event_count = 100_000 - store.last_event_seq().unwrap() as usize;

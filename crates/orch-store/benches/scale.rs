@@ -9,58 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use orch_core::{Epic, EpicId, Event, Plan, Task, TaskId, TaskStatus, next_tasks};
+use orch_core::{Event, TaskStatus, next_tasks};
 use orch_store::{Store, TaskFilter};
-
-fn big_plan(n: usize) -> Plan {
-    let epics: Vec<EpicId> = (0..10)
-        .map(|e| EpicId::new(format!("E{e}")).unwrap())
-        .collect();
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        state >> 33
-    };
-    let tasks = (0..n)
-        .map(|i| {
-            let mut t = Task::new(
-                TaskId::new(format!("TASK-S-{i:05}")).unwrap(),
-                format!("task number {i}"),
-                epics[i % epics.len()].clone(),
-            );
-            if i > 0 {
-                for _ in 0..(next() % 3) {
-                    let back = 1 + (next() as usize % i.min(50));
-                    let dep = TaskId::new(format!("TASK-S-{:05}", i - back)).unwrap();
-                    if !t.depends_on.contains(&dep) {
-                        t.depends_on.push(dep);
-                    }
-                }
-            }
-            t.estimate_minutes = 10 + (next() % 110) as u32;
-            t.files = vec![format!("src/module_{}/file_{}.rs", i % 97, i)];
-            t.acceptance = vec!["it works".into()];
-            t
-        })
-        .collect();
-    Plan {
-        version: 1,
-        name: "scale".into(),
-        strategy: None,
-        epics: epics
-            .into_iter()
-            .map(|id| Epic {
-                name: id.to_string(),
-                id,
-                goal: String::new(),
-                strategy: None,
-            })
-            .collect(),
-        tasks,
-    }
-}
 
 fn median(mut times: Vec<Duration>) -> (f64, f64) {
     times.sort();
@@ -69,7 +19,7 @@ fn median(mut times: Vec<Duration>) -> (f64, f64) {
 }
 
 fn main() {
-    let plan = big_plan(10_000);
+    let plan = orch_testutils::large_plan(10_000, 1);
     let dir = tempfile::tempdir().unwrap();
 
     let mut import_times = Vec::new();

@@ -22,6 +22,7 @@ mod clock;
 mod fake_agent;
 mod fixtures;
 mod http;
+mod plans;
 mod repo;
 
 pub use clock::ManualClock;
@@ -31,4 +32,5 @@ pub use fake_agent::{
 };
 pub use fixtures::{shared_fixture_dir, shared_fixtures_or_skip};
 pub use http::{MockHttpServer, MockResponse, RecordedRequest};
+pub use plans::large_plan;
 pub use repo::{TempRepo, git_available};
