@@ -37,6 +37,22 @@ pub const DEFAULT_CONFIG_TOML: &str = r#"# orch configuration. Every key is opti
 [store]
 # A runner lease whose heartbeat is older than this is stale and may be taken over, in seconds.
 # lease_stale_seconds = 30
+
+[ai]
+# Who plans PRDs and proposes escalation options: offline (no model, the default),
+# anthropic, openai (any OpenAI-compatible server), or claude-cli.
+# provider = "offline"
+# Model name; empty means the provider's default.
+# model = ""
+# Base URL of the API; empty means the provider's default (Ollama: http://localhost:11434/v1).
+# base_url = ""
+# Environment variable holding the API key; empty means the provider's default
+# (ANTHROPIC_API_KEY, OPENAI_API_KEY). The key itself never goes in this file.
+# api_key_env = ""
+# Limit of one model request, in seconds.
+# timeout_seconds = 120
+# Attempts per request, counting retries after 429, 5xx and overload.
+# max_attempts = 4
 "#;
 
 /// Where to find things in the repository.
@@ -119,6 +135,37 @@ impl Default for StoreConfig {
     }
 }
 
+/// Model settings for planning and advice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AiConfig {
+    /// `offline`, `anthropic`, `openai` or `claude-cli` (default `offline`).
+    pub provider: String,
+    /// Model name; empty: the provider's default.
+    pub model: String,
+    /// API base URL; empty: the provider's default.
+    pub base_url: String,
+    /// Environment variable with the API key; empty: the provider's default.
+    pub api_key_env: String,
+    /// Limit of one request in seconds (default 120).
+    pub timeout_seconds: u64,
+    /// Attempts per request including retries (default 4).
+    pub max_attempts: u32,
+}
+
+impl Default for AiConfig {
+    fn default() -> Self {
+        AiConfig {
+            provider: "offline".into(),
+            model: String::new(),
+            base_url: String::new(),
+            api_key_env: String::new(),
+            timeout_seconds: 120,
+            max_attempts: 4,
+        }
+    }
+}
+
 /// The whole of `.orch/orch.toml`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -131,6 +178,8 @@ pub struct Config {
     pub quality: QualityConfig,
     /// `[store]`
     pub store: StoreConfig,
+    /// `[ai]`
+    pub ai: AiConfig,
 }
 
 /// A configuration file that cannot be used.
@@ -195,6 +244,18 @@ impl Config {
             key,
             problem: problem.to_owned(),
         };
+        if !["offline", "anthropic", "openai", "claude-cli"].contains(&self.ai.provider.as_str()) {
+            return Err(invalid(
+                "ai.provider",
+                "must be one of offline, anthropic, openai, claude-cli",
+            ));
+        }
+        if self.ai.max_attempts == 0 || self.ai.timeout_seconds == 0 {
+            return Err(invalid(
+                "ai.max_attempts",
+                "and ai.timeout_seconds must be at least 1",
+            ));
+        }
         if self.run.parallel == 0 {
             return Err(invalid("run.parallel", "must be at least 1"));
         }

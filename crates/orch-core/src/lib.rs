@@ -51,7 +51,8 @@ mod status;
 
 pub use clock::{Clock, SystemClock};
 pub use config::{
-    Config, ConfigError, DEFAULT_CONFIG_TOML, QualityConfig, RepoConfig, RunConfig, StoreConfig,
+    AiConfig, Config, ConfigError, DEFAULT_CONFIG_TOML, QualityConfig, RepoConfig, RunConfig,
+    StoreConfig,
 };
 pub use event::Event;
 pub use graph::{CriticalPath, DepGraph, PlanError, scopes_overlap};

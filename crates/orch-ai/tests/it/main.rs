@@ -1,0 +1,6 @@
+//! Integration tests of orch-ai: one binary, one module per area.
+
+mod clients;
+mod model_planner;
+mod prds;
+mod props;
