@@ -3,12 +3,12 @@
 //! consumes it, tests after what they test, CI after the build exists) and phase gates.
 //! Every edge carries its reason; an edge that would close a cycle is dropped with a note.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use orch_core::{Category, Epic, Task, TaskId};
 use serde::Serialize;
 
-use crate::text::{code_spans, domain_tokens, has_word, tokens};
+use crate::text::{code_spans, domain_tokens, has_word, surface_words, tokens};
 
 /// Why one task waits for another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -75,9 +75,10 @@ pub(crate) fn analyse(
     };
 
     // 1. Explicit references win over everything else.
+    let refs = References::new(tasks, texts);
     for (i, text) in texts.iter().enumerate() {
         for phrase in explicit_phrases(text) {
-            if let Some((j, why)) = resolve(&phrase, i, tasks, texts) {
+            if let Some((j, why)) = refs.resolve(&phrase, i) {
                 b.add(
                     i,
                     j,
@@ -88,33 +89,34 @@ pub(crate) fn analyse(
         }
     }
 
-    // 2. Ordering rules between kinds of work.
-    let domain: Vec<BTreeSet<String>> = texts.iter().map(|t| domain_tokens(t)).collect();
-    let shared = |a: usize, b: usize| -> Vec<String> {
-        domain[a].intersection(&domain[b]).cloned().collect()
-    };
-    let cat = |i: usize| tasks[i].category;
+    // 2. Ordering rules between kinds of work. A rule links two tasks only when they are
+    // about the same thing, and only to the closest matches: in a PRD where every schema
+    // mentions "records", the billing API waits for the billing schema, not for all of them.
     let n = tasks.len();
+    let words = Words::new(texts);
+    let cat = |i: usize| tasks[i].category;
+    let shared = |a: usize, b: usize| words.shared(texts, a, b);
     for i in 0..n {
-        for j in 0..n {
-            if i == j {
-                continue;
+        let (rule, wanted): (&str, fn(Category) -> bool) = match cat(i) {
+            Category::Api | Category::Backend | Category::Security => {
+                ("the schema comes before the code that uses it", |c| {
+                    c == Category::Database
+                })
             }
-            let rule = match (cat(i), cat(j)) {
-                (Category::Api | Category::Backend | Category::Security, Category::Database) => {
-                    "the schema comes before the code that uses it"
-                }
-                (Category::Frontend, Category::Api) => {
-                    "the API comes before the UI that consumes it"
-                }
-                _ => continue,
-            };
-            let common = shared(i, j);
-            let by_span = cat(i) == Category::Frontend && spans_shared(texts[i], texts[j]);
-            if common.is_empty() && !by_span {
-                continue;
-            }
-            let about: Vec<String> = common.into_iter().take(3).collect();
+            Category::Frontend => ("the API comes before the UI that consumes it", |c| {
+                c == Category::Api
+            }),
+            _ => continue,
+        };
+        let scored = (0..n).filter(|&j| j != i && wanted(cat(j))).map(|j| {
+            let by_span = cat(i) == Category::Frontend && words.spans_shared(i, j);
+            (
+                j,
+                words.overlap(i, j) + if by_span { SPAN_WEIGHT } else { 0.0 },
+            )
+        });
+        for j in closest(scored) {
+            let about: Vec<String> = shared(i, j).into_iter().take(3).collect();
             let why = if about.is_empty() {
                 "a shared endpoint".to_owned()
             } else {
@@ -138,22 +140,15 @@ pub(crate) fn analyse(
             }
             continue;
         }
-        let candidates: Vec<usize> = (0..n)
-            .filter(|&j| {
-                j != i && !matches!(cat(j), Category::Testing | Category::Docs | Category::Infra)
-            })
-            .filter(|&j| !domain[i].is_disjoint(&domain[j]))
-            .collect();
-        let same_epic: Vec<usize> = candidates
-            .iter()
-            .copied()
-            .filter(|&j| tasks[j].epic == tasks[i].epic)
-            .collect();
-        for j in if same_epic.is_empty() {
-            candidates
-        } else {
-            same_epic
-        } {
+        let testable = |j: usize| {
+            j != i && !matches!(cat(j), Category::Testing | Category::Docs | Category::Infra)
+        };
+        let same_epic = (0..n)
+            .any(|j| testable(j) && tasks[j].epic == tasks[i].epic && words.overlap(i, j) > 0.0);
+        let scored = (0..n)
+            .filter(|&j| testable(j) && (!same_epic || tasks[j].epic == tasks[i].epic))
+            .map(|j| (j, words.overlap(i, j)));
+        for j in closest(scored) {
             let common = shared(i, j);
             b.add(
                 i,
@@ -176,9 +171,10 @@ pub(crate) fn analyse(
         }
     }
     for i in (0..n).filter(|&i| cat(i) == Category::Docs) {
-        for j in (0..n)
-            .filter(|&j| j != i && cat(j) != Category::Docs && !domain[i].is_disjoint(&domain[j]))
-        {
+        let scored = (0..n)
+            .filter(|&j| j != i && cat(j) != Category::Docs)
+            .map(|j| (j, words.overlap(i, j)));
+        for j in closest(scored) {
             b.add(
                 i,
                 j,
@@ -251,16 +247,6 @@ fn is_build(text: &str) -> bool {
     .any(|w| has_word(text, w).is_some())
 }
 
-fn spans_shared(a: &str, b: &str) -> bool {
-    let b_spans: Vec<String> = code_spans(b)
-        .iter()
-        .map(|s| s.to_ascii_lowercase())
-        .collect();
-    code_spans(a)
-        .iter()
-        .any(|s| b_spans.contains(&s.to_ascii_lowercase()))
-}
-
 /// The text after each dependency marker, up to the end of its clause.
 fn explicit_phrases(text: &str) -> Vec<String> {
     let lower = text.to_ascii_lowercase();
@@ -289,40 +275,211 @@ fn explicit_phrases(text: &str) -> Vec<String> {
     out
 }
 
-/// The task a phrase refers to: by a shared code span first, then by the best token match.
-fn resolve(phrase: &str, me: usize, tasks: &[Task], texts: &[&str]) -> Option<(usize, String)> {
-    for span in code_spans(phrase) {
-        let wanted = span.to_ascii_lowercase();
-        let hit = (0..tasks.len()).find(|&j| {
-            j != me
-                && code_spans(texts[j])
+/// A shared code span (an endpoint, a table name) outweighs any number of shared words.
+const SPAN_WEIGHT: f64 = 100.0;
+
+/// Of the candidates with a positive score, those within half of the best score.
+fn closest(scored: impl Iterator<Item = (usize, f64)>) -> Vec<usize> {
+    let scored: Vec<(usize, f64)> = scored.filter(|&(_, s)| s > 0.0).collect();
+    let best = scored.iter().map(|&(_, s)| s).fold(0.0, f64::max);
+    scored
+        .into_iter()
+        .filter(|&(_, s)| s >= best / 2.0)
+        .map(|(j, _)| j)
+        .collect()
+}
+
+/// What each task's text is about, computed once: domain words, code spans, and how rare
+/// each word is across the PRD (a word every task uses says little about any of them).
+struct Words {
+    domain: Vec<BTreeSet<String>>,
+    vocabulary: HashMap<String, u32>,
+    /// The same words as sorted ids into `rarity`, for fast overlaps.
+    ids: Vec<Vec<u32>>,
+    rarity: Vec<f64>,
+    spans: Vec<BTreeSet<String>>,
+}
+
+impl Words {
+    fn new(texts: &[&str]) -> Words {
+        let domain: Vec<BTreeSet<String>> = texts.iter().map(|t| domain_tokens(t)).collect();
+        let mut vocabulary: HashMap<String, u32> = HashMap::new();
+        let mut frequency: Vec<usize> = Vec::new();
+        let ids = domain
+            .iter()
+            .map(|words| {
+                let mut ids: Vec<u32> = words
                     .iter()
-                    .any(|s| s.to_ascii_lowercase() == wanted)
-        });
-        if let Some(j) = hit {
-            return Some((j, format!("`{span}` is delivered by {}", tasks[j].id)));
+                    .map(|w| {
+                        let next = vocabulary.len() as u32;
+                        let id = *vocabulary.entry(w.clone()).or_insert(next);
+                        if id == next {
+                            frequency.push(0);
+                        }
+                        frequency[id as usize] += 1;
+                        id
+                    })
+                    .collect();
+                ids.sort_unstable();
+                ids
+            })
+            .collect();
+        // Boilerplate shared by most tasks ("errors are shown next to the field") links
+        // nothing; in a handful of tasks, every shared word counts.
+        let n = texts.len();
+        let rarity = frequency
+            .iter()
+            .map(|&df| {
+                if n >= 6 && df * 2 > n {
+                    0.0
+                } else {
+                    (1.0 + n as f64 / df as f64).ln()
+                }
+            })
+            .collect();
+        let spans = texts
+            .iter()
+            .map(|t| {
+                code_spans(t)
+                    .iter()
+                    .map(|s| s.to_ascii_lowercase())
+                    .collect()
+            })
+            .collect();
+        Words {
+            domain,
+            vocabulary,
+            ids,
+            rarity,
+            spans,
         }
     }
-    // A plain task id is also a reference.
-    for j in (0..tasks.len()).filter(|&j| j != me) {
-        if has_word(phrase, &tasks[j].id.as_str().to_ascii_lowercase()).is_some() {
+
+    /// The rarity-weighted number of domain words tasks `a` and `b` share.
+    fn overlap(&self, a: usize, b: usize) -> f64 {
+        let (x, y) = (&self.ids[a], &self.ids[b]);
+        let (mut i, mut j, mut sum) = (0, 0, 0.0);
+        while i < x.len() && j < y.len() {
+            match x[i].cmp(&y[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    sum += self.rarity[x[i] as usize];
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        sum
+    }
+
+    /// The telling words tasks `a` and `b` share, as written in `a`.
+    fn shared(&self, texts: &[&str], a: usize, b: usize) -> Vec<String> {
+        let stems = self.domain[a]
+            .intersection(&self.domain[b])
+            .filter(|w| self.rarity[self.vocabulary[*w] as usize] > 0.0)
+            .cloned()
+            .collect();
+        surface_words(texts[a], &stems)
+    }
+
+    fn spans_shared(&self, a: usize, b: usize) -> bool {
+        !self.spans[a].is_disjoint(&self.spans[b])
+    }
+}
+
+/// Resolves "depends on …" phrases to tasks.
+struct References<'t> {
+    tasks: &'t [Task],
+    titles: Vec<BTreeSet<String>>,
+    bodies: Vec<BTreeSet<String>>,
+    /// Code span (lowercased) → the first task that mentions it.
+    span_owner: HashMap<String, Vec<usize>>,
+    /// Task id (lowercased) → task.
+    ids: HashMap<String, usize>,
+}
+
+impl<'t> References<'t> {
+    fn new(tasks: &'t [Task], texts: &[&str]) -> References<'t> {
+        let mut span_owner: HashMap<String, Vec<usize>> = HashMap::new();
+        for (j, text) in texts.iter().enumerate() {
+            for span in code_spans(text) {
+                let owners = span_owner.entry(span.to_ascii_lowercase()).or_default();
+                if owners.last() != Some(&j) {
+                    owners.push(j);
+                }
+            }
+        }
+        References {
+            tasks,
+            titles: tasks.iter().map(|t| tokens(&t.title)).collect(),
+            bodies: texts.iter().map(|t| tokens(t)).collect(),
+            span_owner,
+            ids: tasks
+                .iter()
+                .enumerate()
+                .map(|(j, t)| (t.id.as_str().to_ascii_lowercase(), j))
+                .collect(),
+        }
+    }
+
+    /// The task a phrase refers to: by a shared code span first, then by id, then by the
+    /// best token match.
+    fn resolve(&self, phrase: &str, me: usize) -> Option<(usize, String)> {
+        for span in code_spans(phrase) {
+            let owner = self
+                .span_owner
+                .get(&span.to_ascii_lowercase())
+                .and_then(|owners| owners.iter().copied().find(|&j| j != me));
+            if let Some(j) = owner {
+                return Some((j, format!("`{span}` is delivered by {}", self.tasks[j].id)));
+            }
+        }
+        let named = phrase
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .filter_map(|word| self.ids.get(&word.to_ascii_lowercase()).copied())
+            .find(|&j| j != me);
+        if let Some(j) = named {
             return Some((j, "named by id".into()));
         }
-    }
-    let wanted = tokens(phrase);
-    let mut best: Option<(usize, usize)> = None;
-    for j in (0..tasks.len()).filter(|&j| j != me) {
-        let title = tokens(&tasks[j].title);
-        let body = tokens(texts[j]);
-        let score = wanted
+        // Words: the phrase without its marker ("depends on"), only words some task uses.
+        let rest = EXPLICIT_MARKERS
             .iter()
-            .map(|w| usize::from(body.contains(w)) + usize::from(title.contains(w)))
-            .sum::<usize>();
-        if score >= 2 && best.is_none_or(|(_, s)| score > s) {
-            best = Some((j, score));
+            .find_map(|m| phrase.strip_prefix(m))
+            .unwrap_or(phrase);
+        let wanted: Vec<String> = tokens(rest)
+            .into_iter()
+            .filter(|w| (0..self.tasks.len()).any(|j| j != me && self.bodies[j].contains(w)))
+            .collect();
+        // A match must cover what the phrase names ("the billing schema" is not satisfied by
+        // the search schema): every word, or all but one of three or more.
+        let needed = if wanted.len() >= 3 {
+            wanted.len() - 1
+        } else {
+            wanted.len()
+        };
+        let mut best: Option<(usize, usize)> = None;
+        for j in (0..self.tasks.len()).filter(|&j| j != me) {
+            let covered = wanted
+                .iter()
+                .filter(|w| self.bodies[j].contains(*w) || self.titles[j].contains(*w))
+                .count();
+            if covered < needed.max(1) {
+                continue;
+            }
+            let score = wanted
+                .iter()
+                .map(|w| {
+                    usize::from(self.bodies[j].contains(w))
+                        + usize::from(self.titles[j].contains(w))
+                })
+                .sum::<usize>();
+            if score >= 2 && best.is_none_or(|(_, s)| score > s) {
+                best = Some((j, score));
+            }
         }
+        best.map(|(j, _)| (j, format!("best match: {}", self.tasks[j].title)))
     }
-    best.map(|(j, _)| (j, format!("best match: {}", tasks[j].title)))
 }
 
 struct Builder<'t> {
@@ -385,12 +542,12 @@ impl Graph {
     /// Whether `from` depends on `to`, directly or not.
     fn reaches(&self, from: usize, to: usize) -> bool {
         let mut stack = vec![from];
-        let mut seen = BTreeSet::new();
+        let mut seen = vec![false; self.deps.len()];
         while let Some(x) = stack.pop() {
             if x == to {
                 return true;
             }
-            if seen.insert(x) {
+            if !std::mem::replace(&mut seen[x], true) {
                 stack.extend(self.deps[x].iter().copied());
             }
         }

@@ -322,7 +322,7 @@ pub fn validate_model_plan(
     if !problems.is_empty() {
         return Err(problems);
     }
-    let mut plan = Plan {
+    let plan = Plan {
         version: orch_core::PLAN_FORMAT_VERSION,
         name: title.to_owned(),
         strategy: Some(strategy.as_str().into()),
@@ -332,11 +332,9 @@ pub fn validate_model_plan(
     if let Err(e) = plan.validate() {
         return Err(vec![e.to_string()]);
     }
+    // Overlapping file scopes are not copied into `conflicts_with`: the scheduler derives
+    // them from `files` itself, and the plan stays as small as what was said.
     let found = conflicts(&plan.tasks);
-    for c in &found {
-        let task = plan.tasks.iter_mut().find(|t| t.id == c.a).expect("known");
-        task.conflicts_with.push(c.b.clone());
-    }
     Ok(PlanOutcome {
         plan,
         strategy,

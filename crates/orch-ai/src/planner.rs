@@ -2,7 +2,7 @@
 //! dependency analysis in [`crate::deps`] links them. Deterministic: the same PRD and
 //! strategy always give the same plan.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use orch_core::{Category, Epic, EpicId, Plan, Task, TaskId, slugify};
 use serde::Serialize;
@@ -111,20 +111,20 @@ pub fn plan_heuristic(prd: &Prd, strategy: Strategy) -> PlanOutcome {
         Vec::new()
     };
     let analysis = analyse(&tasks, &texts, &gates, &epics);
+    let index: HashMap<TaskId, usize> = tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.id.clone(), i))
+        .collect();
     for edge in &analysis.edges {
-        let task = tasks
-            .iter_mut()
-            .find(|t| t.id == edge.task)
-            .expect("edge of a known task");
+        let task = &mut tasks[index[&edge.task]];
         if !task.depends_on.contains(&edge.depends_on) {
             task.depends_on.push(edge.depends_on.clone());
         }
     }
+    // Overlapping file scopes are reported, not copied into `conflicts_with`: the scheduler
+    // derives them from `files` itself.
     let conflicts = conflicts(&tasks);
-    for c in &conflicts {
-        let task = tasks.iter_mut().find(|t| t.id == c.a).expect("known task");
-        task.conflicts_with.push(c.b.clone());
-    }
 
     let plan = Plan {
         version: orch_core::PLAN_FORMAT_VERSION,
@@ -178,17 +178,24 @@ fn group(prd: &Prd, strategy: Strategy) -> (Vec<Group>, Vec<Draft>) {
         let mut groups = Vec::new();
         let mut drafts = Vec::new();
         for (index, section) in sections.iter().enumerate() {
-            let name = display_heading(&section.heading);
-            let goal = if section.intro.is_empty() {
+            // `## Billing` / `### Requirements`: the epic is Billing, and Billing's
+            // introduction says what it is for.
+            let parent = section
+                .parent
+                .as_ref()
+                .filter(|_| is_container_heading(&section.heading))
+                .and_then(|p| prd.sections.iter().find(|s| &s.heading == p));
+            let name = display_heading(parent.map_or(&section.heading, |p| &p.heading));
+            let intro = match parent {
+                Some(p) if section.intro.is_empty() => p.intro.clone(),
+                _ => section.intro.clone(),
+            };
+            let goal = if intro.is_empty() {
                 goal_from_items(&name, &section.items)
             } else {
-                section.intro.clone()
+                intro.clone()
             };
-            groups.push(Group {
-                name,
-                goal,
-                intro: section.intro.clone(),
-            });
+            groups.push(Group { name, goal, intro });
             for item in &section.items {
                 drafts.push(Draft {
                     text: item.clone(),
@@ -263,6 +270,26 @@ fn group(prd: &Prd, strategy: Strategy) -> (Vec<Group>, Vec<Draft>) {
 }
 
 /// `Phase 1: Prototype` stays as written; `Backend` too.
+/// Headings that only say "here is the work" (`Requirements`, `User stories`): under a
+/// named parent, the parent names the epic.
+fn is_container_heading(heading: &str) -> bool {
+    let h = heading.trim().trim_end_matches(':').to_ascii_lowercase();
+    [
+        "requirements",
+        "functional requirements",
+        "features",
+        "user stories",
+        "stories",
+        "scope",
+        "tasks",
+        "deliverables",
+        "work items",
+        "must have",
+        "acceptance criteria",
+    ]
+    .contains(&h.as_str())
+}
+
 fn display_heading(heading: &str) -> String {
     heading.trim().trim_end_matches(':').to_owned()
 }

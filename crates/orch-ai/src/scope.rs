@@ -2,7 +2,7 @@
 //! The prediction is a convention (where such work usually lives), written into the plan so
 //! a person can correct it; the worktree layer later reports changes outside it.
 
-use orch_core::{Category, EpicId, Task, TaskId, scopes_overlap};
+use orch_core::{Category, EpicId, Task, TaskId, overlapping_scopes};
 use serde::Serialize;
 
 use crate::text::{domain_words_in_order, has_word};
@@ -52,26 +52,25 @@ pub fn predict_files(title: &str, text: &str, category: Category, epic: &EpicId)
 
 /// Every pair of tasks whose predicted scopes overlap.
 pub fn conflicts(tasks: &[Task]) -> Vec<Conflict> {
-    let mut out = Vec::new();
-    for (i, a) in tasks.iter().enumerate() {
-        for b in &tasks[i + 1..] {
-            let files: Vec<(String, String)> = a
-                .files
-                .iter()
-                .flat_map(|fa| b.files.iter().map(move |fb| (fa, fb)))
-                .filter(|(fa, fb)| scopes_overlap(fa, fb))
-                .map(|(fa, fb)| (fa.clone(), fb.clone()))
-                .collect();
-            if !files.is_empty() && !a.depends_on.contains(&b.id) && !b.depends_on.contains(&a.id) {
-                out.push(Conflict {
-                    a: a.id.clone(),
-                    b: b.id.clone(),
-                    files,
-                });
+    overlapping_scopes(tasks)
+        .into_iter()
+        .filter(|o| {
+            let (a, b) = (&tasks[o.a], &tasks[o.b]);
+            !a.depends_on.contains(&b.id) && !b.depends_on.contains(&a.id)
+        })
+        .map(|o| {
+            let (a, b) = (&tasks[o.a], &tasks[o.b]);
+            Conflict {
+                a: a.id.clone(),
+                b: b.id.clone(),
+                files: o
+                    .entries
+                    .iter()
+                    .map(|&(ea, eb)| (a.files[ea].clone(), b.files[eb].clone()))
+                    .collect(),
             }
-        }
-    }
-    out
+        })
+        .collect()
 }
 
 #[cfg(test)]

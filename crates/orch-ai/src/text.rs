@@ -16,9 +16,46 @@ const STOPWORDS: &[&str] = &[
 
 /// Words that name a kind of work rather than a domain; they do not link tasks by rule.
 const GENERIC: &[&str] = &[
-    "test", "unit", "end", "api", "rest", "page", "endpoint", "form", "file", "code", "data",
-    "system", "service", "support", "feature", "module", "layer", "phase", "build", "run", "make",
-    "add", "show", "create", "update", "delete", "get", "post", "put", "set", "list",
+    "test",
+    "unit",
+    "end",
+    "api",
+    "rest",
+    "page",
+    "endpoint",
+    "form",
+    "file",
+    "code",
+    "data",
+    "system",
+    "service",
+    "support",
+    "feature",
+    "module",
+    "layer",
+    "phase",
+    "build",
+    "run",
+    "make",
+    "add",
+    "show",
+    "create",
+    "update",
+    "delete",
+    "get",
+    "post",
+    "put",
+    "set",
+    "list",
+    // Kind-of-work nouns: the category rules already say a schema precedes its API.
+    "schema",
+    "table",
+    "migration",
+    "database",
+    "screen",
+    "component",
+    "documentation",
+    "doc",
 ];
 
 fn is_generic(stemmed: &str) -> bool {
@@ -28,12 +65,39 @@ fn is_generic(stemmed: &str) -> bool {
 /// A crude English stem: enough that `hashing`, `hashed` and `hash` meet.
 pub fn stem(word: &str) -> String {
     let w = word.to_ascii_lowercase();
+    // `es` is a plural ending only after a sibilant (`hashes`, `boxes`); elsewhere
+    // (`notes`, `types`) it is `s` on a word ending in `e`.
+    let sibilant_plural = ["ses", "xes", "zes", "ches", "shes"]
+        .iter()
+        .any(|end| w.ends_with(end));
     for (suffix, min) in [("ing", 6), ("ed", 5), ("es", 5), ("s", 4), ("e", 4)] {
+        if suffix == "es" && !sibilant_plural {
+            continue;
+        }
         if w.len() >= min && w.ends_with(suffix) && !w.ends_with("ss") {
-            return w[..w.len() - suffix.len()].to_owned();
+            let base = &w[..w.len() - suffix.len()];
+            // `notes` → `note` → `not`, the same stem as `note` and `noting`.
+            return match base.strip_suffix('e') {
+                Some(root) if suffix == "s" && root.len() >= 3 => root.to_owned(),
+                _ => base.to_owned(),
+            };
         }
     }
     w
+}
+
+/// The words of `text` (lowercased, first occurrence) whose stems are in `stems`:
+/// how a shared stem is shown to a person.
+pub fn surface_words(text: &str, stems: &BTreeSet<String>) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .map(|w| w.to_ascii_lowercase())
+        .filter(|w| w.len() >= 3)
+        .filter(|w| {
+            let s = stem(w);
+            stems.contains(&s) && seen.insert(s)
+        })
+        .collect()
 }
 
 /// Significant stems of `text`: ASCII words of three or more letters, stopwords dropped.
@@ -150,6 +214,16 @@ mod tests {
         assert_eq!(stem("hashed"), "hash");
         assert_eq!(stem("users"), "user");
         assert_eq!(stem("class"), "class");
+        assert_eq!(stem("hashes"), "hash");
+        for word in ["notes", "note", "noting", "noted"] {
+            assert_eq!(stem(word), "not", "{word}");
+        }
+        assert_eq!(stem("types"), stem("type"));
+        let stems = tokens("the notes page");
+        assert_eq!(
+            surface_words("Notes page listing notes", &stems),
+            ["notes", "page"]
+        );
         assert!(tokens("Passwords hashed with Argon2id").contains("hash"));
     }
 

@@ -27,9 +27,10 @@ pub struct Cli {
 pub enum Command {
     /// Create .orch/ (configuration and state database) in this repository.
     Init,
-    /// Import and inspect the plan.
-    #[command(subcommand)]
-    Plan(PlanCommand),
+    /// Plan a PRD into epics and tasks (`orch plan PRD.md`), or import and inspect a plan.
+    Plan(PlanArgs),
+    /// Clarifying questions about a PRD: missing success criteria, unclear scope, bare numbers.
+    Questions(QuestionsArgs),
     /// Show progress: current wave, counts, and one row per task.
     Status(StatusArgs),
     /// Show the dependency graph.
@@ -156,6 +157,63 @@ pub enum SessionCommand {
         /// Session id, prefix, name, or task id.
         query: String,
     },
+}
+
+/// `orch plan PRD.md [options]` or `orch plan import|show`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct PlanArgs {
+    #[command(subcommand)]
+    pub command: Option<PlanCommand>,
+    /// The PRD (markdown) to plan.
+    #[arg(value_name = "PRD.md", required = true)]
+    pub prd: Option<PathBuf>,
+    /// How to cut the PRD into epics.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "layer", "phase", "function", "generic"])]
+    pub strategy: String,
+    #[command(flatten)]
+    pub model: ModelFlags,
+    /// Print the plan and its reasons without storing it.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Replace a different plan that is already stored (only while none of its tasks has started).
+    #[arg(long)]
+    pub replace: bool,
+    /// Also write the plan to this file (`.toml` or `.json`) for review and editing.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Also write Claude Code sub-agents, one per epic, to `.claude/agents/`.
+    #[arg(long)]
+    pub agents: bool,
+    /// Print the outcome (plan, strategy, reasons) as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which model plans, overriding `[ai]` in `orch.toml`.
+#[derive(Debug, Args)]
+pub struct ModelFlags {
+    /// offline (no model), anthropic, openai (any OpenAI-compatible server) or claude-cli.
+    #[arg(long, value_parser = ["offline", "anthropic", "openai", "claude-cli"])]
+    pub provider: Option<String>,
+    /// Model name for the provider.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// API base URL (e.g. http://localhost:11434/v1 for Ollama).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct QuestionsArgs {
+    /// The PRD (markdown).
+    #[arg(value_name = "PRD.md")]
+    pub prd: PathBuf,
+    #[command(flatten)]
+    pub model: ModelFlags,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

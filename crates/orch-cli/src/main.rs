@@ -16,7 +16,18 @@ use crate::cli::{Cli, Command, PlanCommand, TaskCommand};
 use crate::error::CliResult;
 use crate::repo::RepoPaths;
 
+/// Lets `orch status | head` end quietly, as other Unix tools do, instead of panicking on
+/// a closed pipe.
+#[allow(unsafe_code)]
+fn restore_default_sigpipe() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: runs first thing in `main`, before any other thread exists, and installs the
+    // default disposition, which runs no Rust code.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+}
+
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -36,11 +47,25 @@ fn run(cli: Cli) -> CliResult {
         // Works anywhere: outside a repository it checks the machine only.
         return cmd::doctor::run(RepoPaths::discover(&start).ok().as_ref(), flag.json);
     }
+    match &cli.command {
+        // Planning a PRD dry, and asking about it, work outside a repository too.
+        Command::Plan(args) if args.command.is_none() && args.dry_run => {
+            return cmd::prd::plan(RepoPaths::discover(&start).ok().as_ref(), args);
+        }
+        Command::Questions(args) => {
+            return cmd::prd::questions(RepoPaths::discover(&start).ok().as_ref(), args);
+        }
+        _ => {}
+    }
     let repo = RepoPaths::discover(&start)?;
     match cli.command {
         Command::Init => cmd::init::run(&repo),
-        Command::Plan(PlanCommand::Import(args)) => cmd::plan::import(&repo, &args),
-        Command::Plan(PlanCommand::Show(flag)) => cmd::plan::show(&repo, flag.json),
+        Command::Plan(args) => match args.command {
+            Some(PlanCommand::Import(import)) => cmd::plan::import(&repo, &import),
+            Some(PlanCommand::Show(flag)) => cmd::plan::show(&repo, flag.json),
+            None => cmd::prd::plan(Some(&repo), &args),
+        },
+        Command::Questions(_) => unreachable!("handled above"),
         Command::Status(args) => cmd::status::run(&repo, &args),
         Command::Graph(args) => cmd::graph::run(&repo, &args),
         Command::Task(TaskCommand::Show { id, json }) => cmd::task::show(&repo, &id, json),

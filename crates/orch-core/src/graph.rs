@@ -464,66 +464,134 @@ fn topological_order(
     }
 }
 
-/// Reduces a file-scope entry to the part that can be compared literally: a directory
-/// (ending in `/`, or empty for the whole repository) when the entry is a directory or a
-/// glob, else the exact file path.
-fn scope_key(entry: &str) -> String {
-    let mut path = entry.trim().trim_start_matches("./").replace('\\', "/");
-    while path.contains("//") {
-        path = path.replace("//", "/");
+/// A file-scope entry reduced to what can be compared literally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Scope {
+    /// A path without glob characters: that file, or everything under it if it is a
+    /// directory. Stored without a trailing `/`.
+    Exact(String),
+    /// A glob: every path starting with its literal part, the text before the first glob
+    /// character (`src/api/users*` → `src/api/users`, `**/*.md` → everything).
+    Prefix(String),
+}
+
+impl Scope {
+    fn parse(entry: &str) -> Scope {
+        let mut path = entry.trim().trim_start_matches("./").replace('\\', "/");
+        while path.contains("//") {
+            path = path.replace("//", "/");
+        }
+        match path.find(['*', '?', '[', '{']) {
+            Some(glob_at) => Scope::Prefix(path[..glob_at].to_owned()),
+            None => Scope::Exact(path.trim_end_matches('/').to_owned()),
+        }
     }
-    match path.find(['*', '?', '[', '{']) {
-        Some(glob_at) => match path[..glob_at].rfind('/') {
-            Some(slash) => path[..=slash].to_owned(),
-            None => String::new(),
-        },
-        None => path,
+
+    fn key(&self) -> &str {
+        match self {
+            Scope::Exact(k) | Scope::Prefix(k) => k,
+        }
+    }
+
+    /// Whether `path` (the literal part of another scope) lies inside this scope.
+    fn covers(&self, path: &str) -> bool {
+        match self {
+            Scope::Prefix(p) => path.starts_with(p.as_str()),
+            Scope::Exact(e) => {
+                e.is_empty()
+                    || path == e
+                    || (path.starts_with(e.as_str()) && path.as_bytes().get(e.len()) == Some(&b'/'))
+            }
+        }
     }
 }
 
-/// Whether two file-scope entries may touch the same file. Conservative: a glob is widened to
-/// its directory, so `src/*.rs` overlaps `src/lib/mod.rs`. False overlaps only cost
+/// Whether two file-scope entries may touch the same file. Conservative: a glob covers every
+/// path that starts with its literal part, so `src/*.rs` overlaps `src/lib/mod.rs`, while
+/// `src/api/users*` and `src/api/orders*` stay apart. A false overlap only costs
 /// parallelism; a missed one would cost a merge conflict.
 pub fn scopes_overlap(a: &str, b: &str) -> bool {
-    let (a, b) = (scope_key(a), scope_key(b));
-    a == b || is_dir_prefix(&a, &b) || is_dir_prefix(&b, &a)
-}
-
-fn is_dir_prefix(dir: &str, path: &str) -> bool {
-    (dir.is_empty() || dir.ends_with('/')) && path.starts_with(dir)
+    let (a, b) = (Scope::parse(a), Scope::parse(b));
+    a.covers(b.key()) || b.covers(a.key())
 }
 
 fn add_file_scope_conflicts(plan: &Plan, conflicts: &mut [BTreeSet<usize>]) {
-    let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, task) in plan.tasks.iter().enumerate() {
-        for entry in &task.files {
-            let list = by_key.entry(scope_key(entry)).or_default();
-            if list.last() != Some(&i) {
-                list.push(i);
+    for overlap in overlapping_scopes(&plan.tasks) {
+        conflicts[overlap.a].insert(overlap.b);
+        conflicts[overlap.b].insert(overlap.a);
+    }
+}
+
+/// Two tasks whose file scopes may touch the same file (see [`scopes_overlap`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeOverlap {
+    /// Index of the first task; `a < b`.
+    pub a: usize,
+    /// Index of the second task.
+    pub b: usize,
+    /// The overlapping entries, as `(index into a's files, index into b's files)`.
+    pub entries: Vec<(usize, usize)>,
+}
+
+/// Every pair of tasks whose file scopes overlap, ordered by `(a, b)`. Near-linear in the
+/// number of scope entries plus the pairs found: each entry is checked against its ancestor
+/// directories instead of against every other task.
+pub fn overlapping_scopes(tasks: &[crate::Task]) -> Vec<ScopeOverlap> {
+    let mut entries: Vec<(usize, usize, Scope)> = Vec::new();
+    let mut globs: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, task) in tasks.iter().enumerate() {
+        for (e, entry) in task.files.iter().enumerate() {
+            let scope = Scope::parse(entry);
+            let index = entries.len();
+            match &scope {
+                Scope::Prefix(k) => globs.entry(k.clone()).or_default().push(index),
+                Scope::Exact(k) => exact.entry(k.clone()).or_default().push(index),
             }
+            entries.push((i, e, scope));
         }
     }
-    // For each key, every ancestor directory key (and the key itself) overlaps it. Looking
-    // up ancestors costs O(depth) per key instead of comparing all pairs.
-    for (key, owners) in &by_key {
-        let mut ancestors: Vec<&str> = vec![""];
-        ancestors.extend(key.match_indices('/').map(|(at, _)| &key[..=at]));
-        ancestors.push(key);
-        ancestors.dedup();
-        for ancestor in ancestors {
-            let Some(others) = by_key.get(ancestor) else {
+    // Two entries overlap when one covers the other's key. Whatever covers a key is either a
+    // glob whose literal part is a prefix of it, or an exact path equal to it or to one of its
+    // parent directories: a bounded number of lookups per entry instead of a scan of all.
+    let mut hits: Vec<((usize, usize), (usize, usize))> = Vec::new();
+    for (a, ea, scope) in &entries {
+        let key = scope.key();
+        let mut coverers: Vec<usize> = Vec::new();
+        for end in (0..=key.len()).filter(|&end| key.is_char_boundary(end)) {
+            coverers.extend(globs.get(&key[..end]).into_iter().flatten());
+        }
+        coverers.extend(exact.get("").into_iter().flatten());
+        for (slash, _) in key.match_indices('/') {
+            coverers.extend(exact.get(&key[..slash]).into_iter().flatten());
+        }
+        coverers.extend(exact.get(key).into_iter().flatten());
+        for index in coverers {
+            let (b, eb, _) = &entries[index];
+            if a == b {
                 continue;
-            };
-            for &a in owners {
-                for &b in others {
-                    if a != b {
-                        conflicts[a].insert(b);
-                        conflicts[b].insert(a);
-                    }
-                }
             }
+            hits.push(if a < b {
+                ((*a, *b), (*ea, *eb))
+            } else {
+                ((*b, *a), (*eb, *ea))
+            });
         }
     }
+    hits.sort_unstable();
+    hits.dedup();
+    let mut out: Vec<ScopeOverlap> = Vec::new();
+    for ((a, b), entries) in hits {
+        match out.last_mut() {
+            Some(last) if (last.a, last.b) == (a, b) => last.entries.push(entries),
+            _ => out.push(ScopeOverlap {
+                a,
+                b,
+                entries: vec![entries],
+            }),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -607,6 +675,11 @@ mod tests {
         assert!(scopes_overlap("**/*.md", "docs/x.md"));
         assert!(!scopes_overlap("src/api/users.rs", "src/api/orders.rs"));
         assert!(!scopes_overlap("src/api", "src/api_v2/x.rs"));
+        assert!(scopes_overlap("src/api", "src/api/users.rs"));
+        assert!(!scopes_overlap("src/api/users*", "src/api/orders*"));
+        assert!(scopes_overlap("src/api/users*", "src/api/users_test.rs"));
+        assert!(scopes_overlap("src/api/user*", "src/api/users/*"));
+        assert!(scopes_overlap("", "anything.rs"));
 
         let mut p = plan(&[("A", &[]), ("B", &[]), ("C", &[])]);
         p.tasks[0].files = vec!["src/api/".into()];

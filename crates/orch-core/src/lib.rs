@@ -55,7 +55,9 @@ pub use config::{
     StoreConfig,
 };
 pub use event::Event;
-pub use graph::{CriticalPath, DepGraph, PlanError, scopes_overlap};
+pub use graph::{
+    CriticalPath, DepGraph, PlanError, ScopeOverlap, overlapping_scopes, scopes_overlap,
+};
 pub use id::{EpicId, IdError, MAX_ID_LEN, TaskId, slugify, validate_name};
 pub use plan::{Category, Epic, PLAN_FORMAT_VERSION, Plan, PlanFormat, Priority, Task};
 pub use schedule::{dependencies_met, newly_blocked, newly_ready, next_tasks, priority_key};

@@ -197,3 +197,62 @@ fn same_input_same_plan() {
     let b = plan_heuristic(&prd, Strategy::Auto);
     assert_eq!(a.plan, b.plan);
 }
+
+/// Written here, not in `../shared`: the shape of many real PRDs, where each product area
+/// has a `### Requirements` list and every item repeats the same acceptance boilerplate.
+const AREAS_WITH_BOILERPLATE: &str = "# PRD: Shop\n\n\
+## Billing\n\nInvoices and payments for shop owners.\n\n### Requirements\n\
+- Schema for billing records with migrations.\n  - Errors are shown next to the field that caused them.\n\
+- REST API: `GET /billing` with validation.\n  - Errors are shown next to the field that caused them.\n\n\
+## Search\n\nFinding products fast.\n\n### Requirements\n\
+- Search API: `GET /search` over product names; depends on the search schema.\n  - Errors are shown next to the field that caused them.\n\
+- Search page with filters; needs `GET /search`.\n  - Errors are shown next to the field that caused them.\n\
+- Unit tests for search ranking.\n  - Errors are shown next to the field that caused them.\n\
+- Documentation of the search filters.\n  - Errors are shown next to the field that caused them.\n";
+
+#[test]
+fn areas_name_their_epics_and_boilerplate_links_nothing() {
+    let prd = Prd::parse(AREAS_WITH_BOILERPLATE).unwrap();
+    let outcome = plan_heuristic(&prd, Strategy::Auto);
+    let names: Vec<&str> = outcome.plan.epics.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["Billing", "Search"],
+        "a `### Requirements` list belongs to its area"
+    );
+    assert_eq!(
+        outcome.plan.epics[0].goal,
+        "Invoices and payments for shop owners."
+    );
+    let epic_of = |id: &orch_core::TaskId| {
+        outcome
+            .plan
+            .tasks
+            .iter()
+            .find(|t| &t.id == id)
+            .unwrap()
+            .epic
+            .clone()
+    };
+    for e in &outcome.edges {
+        assert_eq!(
+            epic_of(&e.task),
+            epic_of(&e.depends_on),
+            "the shared acceptance sentence must not link areas: {e:?}"
+        );
+        assert!(
+            !e.reason.contains("errors"),
+            "boilerplate is not a reason: {}",
+            e.reason
+        );
+    }
+    // "depends on the search schema": there is no search schema, so no guess at the billing one.
+    assert!(
+        outcome
+            .edges
+            .iter()
+            .all(|e| e.kind != EdgeKind::Explicit || !e.reason.contains("schema")),
+        "{:#?}",
+        outcome.edges
+    );
+}

@@ -5,6 +5,7 @@ pub mod graph;
 pub mod init;
 pub mod msg;
 pub mod plan;
+pub mod prd;
 pub mod session;
 pub mod status;
 pub mod task;

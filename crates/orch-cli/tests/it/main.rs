@@ -6,6 +6,7 @@ mod errors;
 mod init;
 mod msg;
 mod plan;
+mod prd;
 mod session;
 mod status;
 mod support;

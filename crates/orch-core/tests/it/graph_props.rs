@@ -78,3 +78,56 @@ proptest! {
         }
     }
 }
+
+/// `(a, b, overlapping entry pairs)`.
+type Overlaps = Vec<(usize, usize, Vec<(usize, usize)>)>;
+
+/// File-scope entries from a small alphabet so that overlaps are common.
+fn scope_entry() -> impl Strategy<Value = String> {
+    let dirs = prop::sample::select(vec![
+        "",
+        "src/",
+        "src/api/",
+        "src/api_v2/",
+        "web/",
+        "./src/",
+    ]);
+    let names = prop::sample::select(vec!["", "a", "ab", "b", "a/", "a/b", "mod.rs"]);
+    let globs = prop::sample::select(vec!["", "*", "**", "/**", "*.rs", "?"]);
+    (dirs, names, globs).prop_map(|(d, n, g)| format!("{d}{n}{g}"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The indexed search finds exactly the pairs a comparison of every pair finds.
+    #[test]
+    fn overlapping_scopes_matches_pairwise(scopes in prop::collection::vec(prop::collection::vec(scope_entry(), 0..4), 1..12)) {
+        let deps = vec![Vec::new(); scopes.len()];
+        let mut plan = plan_from_edges(&deps, &vec![60; scopes.len()]);
+        for (task, files) in plan.tasks.iter_mut().zip(&scopes) {
+            task.files = files.clone();
+        }
+        let mut expected: Overlaps = Vec::new();
+        for a in 0..scopes.len() {
+            for b in a + 1..scopes.len() {
+                let mut entries = Vec::new();
+                for (ea, fa) in scopes[a].iter().enumerate() {
+                    for (eb, fb) in scopes[b].iter().enumerate() {
+                        if orch_core::scopes_overlap(fa, fb) {
+                            entries.push((ea, eb));
+                        }
+                    }
+                }
+                if !entries.is_empty() {
+                    expected.push((a, b, entries));
+                }
+            }
+        }
+        let found: Overlaps = orch_core::overlapping_scopes(&plan.tasks)
+            .into_iter()
+            .map(|o| (o.a, o.b, o.entries))
+            .collect();
+        prop_assert_eq!(found, expected);
+    }
+}
