@@ -49,6 +49,31 @@ pub enum Command {
     Worktree(WorktreeCommand),
     /// Check git, tmux, the agent CLIs, API keys (never printed) and orch's files.
     Doctor(JsonFlag),
+    /// Run the 8-dimension quality gate on a directory (default: the current one).
+    Quality(QualityArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct QualityArgs {
+    /// The project to check (a task worktree, or any directory).
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Only these dimensions (comma-separated): syntax, types, lint, security, tests,
+    /// performance, documentation, integration.
+    #[arg(long, value_name = "DIMS", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Diff-aware: lint and documentation only on files changed since this git ref.
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
+    /// Evaluate even if this tree was evaluated before.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// The task the tree belongs to (recorded in the report).
+    #[arg(long, value_name = "TASK")]
+    pub task: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

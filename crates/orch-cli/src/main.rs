@@ -47,6 +47,10 @@ fn run(cli: Cli) -> CliResult {
         // Works anywhere: outside a repository it checks the machine only.
         return cmd::doctor::run(RepoPaths::discover(&start).ok().as_ref(), flag.json);
     }
+    if let Command::Quality(args) = &cli.command {
+        // Any directory: a task worktree, a project that never ran `orch init`.
+        return cmd::quality::run(&start, args);
+    }
     match &cli.command {
         // Planning a PRD dry, and asking about it, work outside a repository too.
         Command::Plan(args) if args.command.is_none() && args.dry_run => {
@@ -75,6 +79,8 @@ fn run(cli: Cli) -> CliResult {
         Command::Session(command) => cmd::session::run(&repo, &command),
         Command::Msg(command) => cmd::msg::run(&repo, &command),
         Command::Worktree(command) => cmd::worktree::run(&repo, &command),
-        Command::Doctor(_) => unreachable!("handled before the repository is required"),
+        Command::Doctor(_) | Command::Quality(_) => {
+            unreachable!("handled before the repository is required")
+        }
     }
 }

@@ -33,6 +33,40 @@ pub const DEFAULT_CONFIG_TOML: &str = r#"# orch configuration. Every key is opti
 [quality]
 # Overall score (0.0 to 1.0) a task needs to pass the gate.
 # threshold = 0.8
+# Dimensions whose failure fails the gate. Empty: every dimension that ran. Names: syntax,
+# types, lint, security, tests, performance, documentation, integration.
+# required = []
+# Line coverage (percent) the tests dimension needs, where a coverage tool exists.
+# coverage_threshold = 80.0
+# Share (0.0 to 1.0) of public items that must be documented.
+# docs_threshold = 0.8
+# Lint warnings allowed before the lint dimension fails.
+# max_lint_warnings = 0
+# Checks run at once, and the limit of one check in seconds.
+# parallelism = 4
+# check_timeout_seconds = 900
+# A benchmark command and the time it must stay under, in milliseconds. The command's
+# output may report the time itself (the last "<number> ms" it prints); otherwise its wall
+# time counts. Empty: the performance dimension is skipped.
+# performance_command = ""
+# performance_max_ms = 200.0
+# An end-to-end command; empty: the project's own integration tests, where there are any.
+# integration_command = ""
+
+[quality.weights]
+# Weight of each dimension in the overall score.
+# syntax = 1.0
+# types = 1.0
+# lint = 0.8
+# security = 1.0
+# tests = 1.5
+# performance = 0.5
+# documentation = 0.5
+# integration = 1.0
+
+[quality.commands]
+# Extra shell commands per dimension, run in the project root; a non-zero exit fails that
+# dimension. For example, under this header: lint with the value ["npx eslint ."].
 
 [store]
 # A runner lease whose heartbeat is older than this is stale and may be taken over, in seconds.
@@ -105,17 +139,111 @@ impl Default for RunConfig {
     }
 }
 
+/// The eight quality dimensions, by their configuration names, in gate order.
+pub const QUALITY_DIMENSIONS: [&str; 8] = [
+    "syntax",
+    "types",
+    "lint",
+    "security",
+    "tests",
+    "performance",
+    "documentation",
+    "integration",
+];
+
 /// Quality gate settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QualityConfig {
     /// Overall score needed to pass (default 0.8).
     pub threshold: f64,
+    /// Dimensions whose failure fails the gate; empty: every dimension that ran.
+    pub required: Vec<String>,
+    /// Line coverage in percent the tests dimension needs (default 80).
+    pub coverage_threshold: f64,
+    /// Share of public items that must be documented (default 0.8).
+    pub docs_threshold: f64,
+    /// Lint warnings allowed (default 0).
+    pub max_lint_warnings: u32,
+    /// Checks run at once (default 4).
+    pub parallelism: usize,
+    /// Limit of one check in seconds (default 900).
+    pub check_timeout_seconds: u64,
+    /// Benchmark command; empty: performance is skipped.
+    pub performance_command: String,
+    /// The time the benchmark must stay under, in milliseconds (default 200).
+    pub performance_max_ms: f64,
+    /// End-to-end command; empty: the project's integration tests.
+    pub integration_command: String,
+    /// Weight of each dimension in the overall score.
+    pub weights: QualityWeights,
+    /// Extra shell commands per dimension name.
+    pub commands: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Default for QualityConfig {
     fn default() -> Self {
-        QualityConfig { threshold: 0.8 }
+        QualityConfig {
+            threshold: 0.8,
+            required: Vec::new(),
+            coverage_threshold: 80.0,
+            docs_threshold: 0.8,
+            max_lint_warnings: 0,
+            parallelism: 4,
+            check_timeout_seconds: 900,
+            performance_command: String::new(),
+            performance_max_ms: 200.0,
+            integration_command: String::new(),
+            weights: QualityWeights::default(),
+            commands: Default::default(),
+        }
+    }
+}
+
+/// Weight of each quality dimension in the overall score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct QualityWeights {
+    pub syntax: f64,
+    pub types: f64,
+    pub lint: f64,
+    pub security: f64,
+    pub tests: f64,
+    pub performance: f64,
+    pub documentation: f64,
+    pub integration: f64,
+}
+
+impl Default for QualityWeights {
+    fn default() -> Self {
+        QualityWeights {
+            syntax: 1.0,
+            types: 1.0,
+            lint: 0.8,
+            security: 1.0,
+            tests: 1.5,
+            performance: 0.5,
+            documentation: 0.5,
+            integration: 1.0,
+        }
+    }
+}
+
+impl QualityWeights {
+    /// The weight of a dimension by its name; `None` for an unknown name.
+    pub fn of(&self, dimension: &str) -> Option<f64> {
+        Some(match dimension {
+            "syntax" => self.syntax,
+            "types" => self.types,
+            "lint" => self.lint,
+            "security" => self.security,
+            "tests" => self.tests,
+            "performance" => self.performance,
+            "documentation" => self.documentation,
+            "integration" => self.integration,
+            _ => return None,
+        })
     }
 }
 
@@ -259,8 +387,66 @@ impl Config {
         if self.run.parallel == 0 {
             return Err(invalid("run.parallel", "must be at least 1"));
         }
-        if !(0.0..=1.0).contains(&self.quality.threshold) {
+        let q = &self.quality;
+        if !(0.0..=1.0).contains(&q.threshold) {
             return Err(invalid("quality.threshold", "must be between 0.0 and 1.0"));
+        }
+        if !(0.0..=1.0).contains(&q.docs_threshold) {
+            return Err(invalid(
+                "quality.docs_threshold",
+                "must be between 0.0 and 1.0",
+            ));
+        }
+        if !(0.0..=100.0).contains(&q.coverage_threshold) {
+            return Err(invalid(
+                "quality.coverage_threshold",
+                "must be between 0 and 100",
+            ));
+        }
+        if q.parallelism == 0 || q.check_timeout_seconds == 0 {
+            return Err(invalid(
+                "quality.parallelism",
+                "and quality.check_timeout_seconds must be at least 1",
+            ));
+        }
+        if q.performance_max_ms.is_nan() || q.performance_max_ms <= 0.0 {
+            return Err(invalid("quality.performance_max_ms", "must be above 0"));
+        }
+        let unknown = |name: &String| !QUALITY_DIMENSIONS.contains(&name.as_str());
+        if let Some(name) = q.required.iter().find(|n| unknown(n)) {
+            return Err(invalid(
+                "quality.required",
+                &format!(
+                    "names `{name}`; dimensions are {}",
+                    QUALITY_DIMENSIONS.join(", ")
+                ),
+            ));
+        }
+        if let Some(name) = q.commands.keys().find(|n| unknown(n)) {
+            return Err(invalid(
+                "quality.commands",
+                &format!(
+                    "names `{name}`; dimensions are {}",
+                    QUALITY_DIMENSIONS.join(", ")
+                ),
+            ));
+        }
+        let w = &q.weights;
+        let weights = [
+            w.syntax,
+            w.types,
+            w.lint,
+            w.security,
+            w.tests,
+            w.performance,
+            w.documentation,
+            w.integration,
+        ];
+        if weights.iter().any(|w| !w.is_finite() || *w < 0.0) {
+            return Err(invalid(
+                "quality.weights",
+                "must be finite and not negative",
+            ));
         }
         if self.run.session_timeout_minutes == 0 {
             return Err(invalid("run.session_timeout_minutes", "must be at least 1"));

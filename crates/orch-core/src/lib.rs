@@ -51,8 +51,8 @@ mod status;
 
 pub use clock::{Clock, SystemClock};
 pub use config::{
-    AiConfig, Config, ConfigError, DEFAULT_CONFIG_TOML, QualityConfig, RepoConfig, RunConfig,
-    StoreConfig,
+    AiConfig, Config, ConfigError, DEFAULT_CONFIG_TOML, QUALITY_DIMENSIONS, QualityConfig,
+    QualityWeights, RepoConfig, RunConfig, StoreConfig,
 };
 pub use event::Event;
 pub use graph::{

@@ -6,6 +6,7 @@ pub mod init;
 pub mod msg;
 pub mod plan;
 pub mod prd;
+pub mod quality;
 pub mod session;
 pub mod status;
 pub mod task;

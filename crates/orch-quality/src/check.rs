@@ -1,0 +1,232 @@
+//! The [`Check`] seam: one implementation per dimension, run by the gate.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Instant;
+
+use orch_core::QualityConfig;
+
+use crate::command::{CommandLine, CommandOutput, Runner};
+use crate::project::{ProjectInfo, Toolchain};
+use crate::report::{CheckStatus, Dimension, DimensionResult, Finding};
+
+/// A boxed future, so [`Check`] stays object-safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Everything a check may look at.
+#[derive(Debug, Clone)]
+pub struct CheckContext {
+    /// The project.
+    pub project: ProjectInfo,
+    /// Thresholds and extra commands.
+    pub config: QualityConfig,
+    /// Runs tools with the per-check timeout; identical commands run once.
+    pub runner: Runner,
+    /// With `--base`: the files changed since the base (relative to the root). Lint and
+    /// documentation look only at these.
+    pub changed: Option<BTreeSet<String>>,
+    /// A scratch directory outside the project for tool caches and reports, so checking
+    /// never writes into the tree being checked.
+    pub scratch: std::path::PathBuf,
+}
+
+impl CheckContext {
+    /// Whether `file` counts for diff-aware dimensions.
+    pub fn in_scope(&self, file: &str) -> bool {
+        self.changed.as_ref().is_none_or(|c| c.contains(file))
+    }
+}
+
+/// One dimension of the gate.
+pub trait Check: Send + Sync {
+    /// Which dimension this check scores.
+    fn dimension(&self) -> Dimension;
+
+    /// Whether it has anything to do for `project`; when not, the dimension is skipped.
+    fn applies(&self, project: &ProjectInfo) -> bool {
+        !project.toolchains.is_empty()
+    }
+
+    /// Runs the check. Never panics on tool failure: a broken tool is a
+    /// [`CheckStatus::Error`], a missing one a [`CheckStatus::Skipped`].
+    fn run<'a>(&'a self, ctx: &'a CheckContext) -> BoxFuture<'a, DimensionResult>;
+}
+
+/// What one toolchain (or the built-in scan, or a configured command) contributed.
+#[derive(Debug, Clone)]
+pub(crate) struct Part {
+    pub label: String,
+    pub outcome: PartOutcome,
+    pub findings: Vec<Finding>,
+    pub commands: Vec<String>,
+    pub metrics: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum PartOutcome {
+    Ran { score: f64, passed: bool },
+    Skipped(String),
+    Error(String),
+}
+
+impl Part {
+    pub fn new(label: impl Into<String>) -> Part {
+        Part {
+            label: label.into(),
+            outcome: PartOutcome::Skipped("not run".into()),
+            findings: Vec::new(),
+            commands: Vec::new(),
+            metrics: BTreeMap::new(),
+        }
+    }
+
+    pub fn skip(mut self, reason: impl Into<String>) -> Part {
+        self.outcome = PartOutcome::Skipped(reason.into());
+        self
+    }
+
+    pub fn error(mut self, reason: impl Into<String>) -> Part {
+        self.outcome = PartOutcome::Error(reason.into());
+        self
+    }
+
+    pub fn ran(mut self, score: f64, passed: bool) -> Part {
+        self.outcome = PartOutcome::Ran {
+            score: score.clamp(0.0, 1.0),
+            passed,
+        };
+        self
+    }
+
+    /// Runs `cmd` through the runner and records it; a missing program or a timeout come
+    /// back as the part's final state (`Err`).
+    pub async fn exec(
+        &mut self,
+        ctx: &CheckContext,
+        cmd: &CommandLine,
+    ) -> Result<CommandOutput, PartOutcome> {
+        self.commands.push(cmd.display());
+        match ctx.runner.run(cmd).await {
+            Ok(out) if out.timed_out => Err(PartOutcome::Error(format!(
+                "`{}` did not finish within {}s",
+                cmd.display(),
+                ctx.runner.timeout().as_secs()
+            ))),
+            Ok(out) => Ok(out),
+            Err(crate::command::CommandError::NotFound { program }) => {
+                Err(PartOutcome::Skipped(format!("{program} is not installed")))
+            }
+            Err(e) => Err(PartOutcome::Error(e.to_string())),
+        }
+    }
+}
+
+/// Runs the configured extra commands of a dimension: each passes with exit code 0.
+pub(crate) async fn extra_commands(ctx: &CheckContext, dimension: Dimension) -> Vec<Part> {
+    let mut parts = Vec::new();
+    for line in ctx
+        .config
+        .commands
+        .get(dimension.name())
+        .into_iter()
+        .flatten()
+    {
+        let mut part = Part::new(format!("command `{line}`"));
+        let cmd = CommandLine::shell(&ctx.project.root, line);
+        part = match part.exec(ctx, &cmd).await {
+            Ok(out) if out.success() => part.ran(1.0, true),
+            Ok(out) => {
+                let tail: String = last_lines(&out.combined(), 5);
+                part.findings.push(Finding::general(
+                    crate::report::Severity::Error,
+                    format!("`{line}` exited with {}: {tail}", code_text(out.code)),
+                ));
+                part.ran(0.0, false)
+            }
+            Err(outcome) => {
+                part.outcome = outcome;
+                part
+            }
+        };
+        parts.push(part);
+    }
+    parts
+}
+
+pub(crate) fn code_text(code: Option<i32>) -> String {
+    code.map_or("a signal".into(), |c| format!("code {c}"))
+}
+
+/// The last `n` non-empty lines of `text`, joined with ` | `.
+pub(crate) fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines[lines.len().saturating_sub(n)..].join(" | ")
+}
+
+/// Folds the parts of a dimension into its result: the score is the mean of the parts that
+/// ran; it fails when any part failed; an error in any part makes the whole an error; it is
+/// skipped only when every part was.
+pub(crate) fn combine(dimension: Dimension, parts: Vec<Part>, started: Instant) -> DimensionResult {
+    let mut result = DimensionResult::skipped(dimension, "");
+    result.duration = started.elapsed();
+    let mut scores = Vec::new();
+    let mut failed = false;
+    let mut errors = Vec::new();
+    let mut skips = Vec::new();
+    for part in parts {
+        result.findings.extend(part.findings);
+        result.commands.extend(part.commands);
+        for (k, v) in part.metrics {
+            *result.metrics.entry(k).or_insert(0.0) += v;
+        }
+        match part.outcome {
+            PartOutcome::Ran { score, passed } => {
+                scores.push(score);
+                failed |= !passed;
+            }
+            PartOutcome::Skipped(reason) => skips.push(format!("{}: {reason}", part.label)),
+            PartOutcome::Error(reason) => errors.push(format!("{}: {reason}", part.label)),
+        }
+    }
+    if !errors.is_empty() {
+        result.score = 0.0;
+        result.status = CheckStatus::Error {
+            reason: errors.join("; "),
+        };
+    } else if scores.is_empty() {
+        result.status = CheckStatus::Skipped {
+            reason: if skips.is_empty() {
+                "nothing to check".into()
+            } else {
+                skips.join("; ")
+            },
+        };
+    } else {
+        result.score = scores.iter().sum::<f64>() / scores.len() as f64;
+        result.status = if failed {
+            CheckStatus::Failed
+        } else {
+            CheckStatus::Passed
+        };
+        if !skips.is_empty() {
+            result
+                .metrics
+                .insert("parts_skipped".into(), skips.len() as f64);
+            result.findings.push(Finding::general(
+                crate::report::Severity::Info,
+                format!("not checked: {}", skips.join("; ")),
+            ));
+        }
+    }
+    result
+}
+
+/// A toolchain's label for parts.
+pub(crate) fn label(t: &Toolchain) -> String {
+    t.label()
+}

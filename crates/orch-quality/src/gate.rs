@@ -1,0 +1,468 @@
+//! The gate: runs the checks concurrently (bounded), scores them, applies the hard gates,
+//! and caches the verdict by (tree, configuration).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use orch_core::QualityConfig;
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use crate::check::{Check, CheckContext};
+use crate::checks::default_checks;
+use crate::command::Runner;
+use crate::project::ProjectInfo;
+use crate::report::{CheckStatus, Dimension, DimensionResult, Grade, QualityReport, Severity};
+
+/// What to evaluate and how.
+#[derive(Debug, Clone, Default)]
+pub struct GateOptions {
+    /// The task the tree belongs to (copied into the report).
+    pub task_id: Option<String>,
+    /// Only these dimensions (empty: all eight).
+    pub only: Vec<Dimension>,
+    /// Diff-aware mode: lint and documentation look only at files changed since this ref.
+    pub base: Option<String>,
+    /// Where cached reports live; `None`: no cache.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Why the gate could not evaluate at all (a failing gate is a report, not an error).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GateError {
+    /// The path does not exist or is not a directory.
+    #[error("{path} is not a directory")]
+    NotADirectory {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// Reading the project failed.
+    #[error("cannot read the project at {path}")]
+    Io {
+        /// The project.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `--base` names something git does not know.
+    #[error("cannot compare with `{base}`: {message}")]
+    Base {
+        /// The ref given.
+        base: String,
+        /// What git said.
+        message: String,
+    },
+    /// Diff-aware mode outside a git repository.
+    #[error("--base needs a git repository; {path} is not in one")]
+    BaseWithoutGit {
+        /// The project.
+        path: PathBuf,
+    },
+}
+
+/// The quality gate: a set of [`Check`]s and the configuration that scores them.
+pub struct Gate {
+    checks: Vec<Box<dyn Check>>,
+    config: QualityConfig,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate")
+            .field(
+                "checks",
+                &self
+                    .checks
+                    .iter()
+                    .map(|c| c.dimension())
+                    .collect::<Vec<_>>(),
+            )
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl Gate {
+    /// The eight built-in checks.
+    pub fn new(config: QualityConfig) -> Gate {
+        Gate::with_checks(config, default_checks())
+    }
+
+    /// Custom checks (a test double, or an extra dimension implementation).
+    pub fn with_checks(config: QualityConfig, checks: Vec<Box<dyn Check>>) -> Gate {
+        Gate { checks, config }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &QualityConfig {
+        &self.config
+    }
+
+    /// Evaluates the tree at `root`.
+    pub async fn evaluate(
+        &self,
+        root: &Path,
+        options: &GateOptions,
+    ) -> Result<QualityReport, GateError> {
+        let started = Instant::now();
+        if !root.is_dir() {
+            return Err(GateError::NotADirectory {
+                path: root.to_owned(),
+            });
+        }
+        let project = ProjectInfo::detect(root).map_err(|source| GateError::Io {
+            path: root.to_owned(),
+            source,
+        })?;
+        let changed = match &options.base {
+            Some(base) if !project.in_git => {
+                let _ = base;
+                return Err(GateError::BaseWithoutGit {
+                    path: project.root.clone(),
+                });
+            }
+            Some(base) => Some(changed_since(&project.root, base)?),
+            None => None,
+        };
+        let tree = if project.in_git {
+            tree_hash(&project.root)
+        } else {
+            None
+        };
+        let cache_file = match (&options.cache_dir, &tree) {
+            (Some(dir), Some(tree)) => {
+                Some(dir.join(format!("{}.json", self.cache_key(tree, options))))
+            }
+            _ => None,
+        };
+        if let Some(file) = &cache_file
+            && let Some(mut report) = read_cached(file)
+        {
+            report.cached = true;
+            report.task_id = options.task_id.clone().or(report.task_id);
+            report.duration = started.elapsed();
+            return Ok(report);
+        }
+
+        let scratch = tempfile_dir()?;
+        let ctx = Arc::new(CheckContext {
+            project: project.clone(),
+            config: self.config.clone(),
+            runner: Runner::new(Duration::from_secs(self.config.check_timeout_seconds)),
+            changed,
+            scratch: scratch.clone(),
+        });
+        let wanted = |d: Dimension| options.only.is_empty() || options.only.contains(&d);
+        let limit = Arc::new(Semaphore::new(self.config.parallelism.max(1)));
+        let mut results: Vec<DimensionResult> = Vec::new();
+        let mut running = Vec::new();
+        for check in self.checks.iter().filter(|c| wanted(c.dimension())) {
+            if !check.applies(&project) {
+                results.push(DimensionResult::skipped(
+                    check.dimension(),
+                    "no known toolchain (Cargo.toml, pyproject.toml, package.json, go.mod) in the project",
+                ));
+                continue;
+            }
+            let ctx = Arc::clone(&ctx);
+            let limit = Arc::clone(&limit);
+            running.push(async move {
+                let _slot = limit.acquire().await.expect("semaphore never closed");
+                check.run(&ctx).await
+            });
+        }
+        results.extend(futures_join_all(running).await);
+        results.sort_by_key(|r| r.dimension);
+        let _ = std::fs::remove_dir_all(&scratch);
+
+        let mut report = self.score(results, &project, options);
+        report.tree = tree;
+        report.duration = started.elapsed();
+        if let Some(file) = &cache_file {
+            write_cached(file, &report);
+        }
+        Ok(report)
+    }
+
+    /// Weighted mean, grade and the hard gates.
+    pub fn score(
+        &self,
+        dimensions: Vec<DimensionResult>,
+        project: &ProjectInfo,
+        options: &GateOptions,
+    ) -> QualityReport {
+        let c = &self.config;
+        let weight = |d: Dimension| c.weights.of(d.name()).unwrap_or(1.0);
+        let ran: Vec<&DimensionResult> = dimensions.iter().filter(|r| r.status.ran()).collect();
+        let total_weight: f64 = ran.iter().map(|r| weight(r.dimension)).sum();
+        let quality_score = if total_weight > 0.0 {
+            ran.iter()
+                .map(|r| weight(r.dimension) * r.score)
+                .sum::<f64>()
+                / total_weight
+        } else {
+            0.0
+        };
+        let mut failures = Vec::new();
+        if ran.is_empty() {
+            failures.push("no dimension could be evaluated".to_owned());
+        } else if quality_score + 1e-9 < c.threshold {
+            failures.push(format!(
+                "quality score {quality_score:.2} is under the threshold {:.2}",
+                c.threshold
+            ));
+        }
+        let get = |d: Dimension| dimensions.iter().find(|r| r.dimension == d);
+        // Hard gates: no score makes up for these.
+        if get(Dimension::Syntax).is_some_and(|r| r.status == CheckStatus::Failed) {
+            failures.push("syntax errors".into());
+        }
+        if get(Dimension::Types).is_some_and(|r| r.status == CheckStatus::Failed) {
+            failures.push("type errors".into());
+        }
+        if let Some(r) = get(Dimension::Security) {
+            let high = r.count_at_least(Severity::High);
+            if high > 0 {
+                failures.push(format!("{high} high-severity security findings"));
+            }
+        }
+        if let Some(r) = get(Dimension::Tests) {
+            let failed = r.metrics.get("failed").copied().unwrap_or(0.0);
+            if failed > 0.0 {
+                failures.push(format!("{failed} failing tests"));
+            } else if r.metrics.get("not_built").copied().unwrap_or(0.0) > 0.0 {
+                failures.push("the tests do not build or run".into());
+            }
+        }
+        let required: BTreeSet<Dimension> = c
+            .required
+            .iter()
+            .filter_map(|n| Dimension::parse(n))
+            .collect();
+        for r in &dimensions {
+            let is_required = required.is_empty() || required.contains(&r.dimension);
+            if !is_required {
+                continue;
+            }
+            match &r.status {
+                CheckStatus::Failed => {
+                    let line = format!("{} failed", r.dimension);
+                    if !failures
+                        .iter()
+                        .any(|f| f.starts_with(&format!("{} ", r.dimension)))
+                    {
+                        failures.push(line);
+                    }
+                }
+                CheckStatus::Error { reason } => {
+                    failures.push(format!("{} could not be checked: {reason}", r.dimension))
+                }
+                CheckStatus::Skipped { reason } if !required.is_empty() => failures.push(format!(
+                    "{} is required but was skipped: {reason}",
+                    r.dimension
+                )),
+                _ => {}
+            }
+        }
+        let test_coverage = get(Dimension::Tests).and_then(|r| r.metrics.get("coverage").copied());
+        QualityReport {
+            task_id: options.task_id.clone(),
+            quality_score: (quality_score * 10_000.0).round() / 10_000.0,
+            status: Grade::of(quality_score),
+            passed: failures.is_empty(),
+            gate_failures: failures,
+            test_coverage,
+            breakdown: ran
+                .iter()
+                .map(|r| (r.dimension, (r.score * 10_000.0).round() / 10_000.0))
+                .collect(),
+            skipped: dimensions
+                .iter()
+                .filter_map(|r| match &r.status {
+                    CheckStatus::Skipped { reason } => Some((r.dimension, reason.clone())),
+                    _ => None,
+                })
+                .collect::<BTreeMap<_, _>>(),
+            toolchains: project.toolchains.iter().map(|t| t.label()).collect(),
+            threshold: c.threshold,
+            tree: None,
+            base: options.base.clone(),
+            duration: Duration::ZERO,
+            cached: false,
+            dimensions,
+        }
+    }
+
+    /// Cache key: the tree, the configuration, the selection and the base.
+    fn cache_key(&self, tree: &str, options: &GateOptions) -> String {
+        let mut h = Sha256::new();
+        h.update(tree.as_bytes());
+        h.update(serde_json::to_vec(&self.config).unwrap_or_default());
+        h.update(
+            format!(
+                "{:?}|{:?}|{}",
+                options.only,
+                options.base,
+                env!("CARGO_PKG_VERSION")
+            )
+            .as_bytes(),
+        );
+        if let Some(base) = &options.base {
+            // The base ref may move while the tree stays: key on what it points at.
+            h.update(base.as_bytes());
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    // Polled together on this task: the checks spend their time waiting on child processes.
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, fut) in pinned.iter_mut().enumerate() {
+            if outputs[i].is_some() {
+                continue;
+            }
+            match fut.as_mut().poll(cx) {
+                std::task::Poll::Ready(v) => outputs[i] = Some(v),
+                std::task::Poll::Pending => pending = true,
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs
+        .into_iter()
+        .map(|o| o.expect("every future finished"))
+        .collect()
+}
+
+fn tempfile_dir() -> Result<PathBuf, GateError> {
+    let dir = std::env::temp_dir().join(format!(
+        "orch-quality-{}-{}",
+        std::process::id(),
+        uuid_like()
+    ));
+    std::fs::create_dir_all(&dir).map_err(|source| GateError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    Ok(dir)
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{nanos:x}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Build output and tool caches never count as part of the tree.
+const HASH_EXCLUDES: &[&str] = &[
+    ":(exclude,glob)**/target/**",
+    ":(exclude,glob)**/node_modules/**",
+    ":(exclude,glob)**/__pycache__/**",
+    ":(exclude,glob)**/.mypy_cache/**",
+    ":(exclude,glob)**/.pytest_cache/**",
+    ":(exclude,glob)**/.ruff_cache/**",
+    ":(exclude,glob)**/.coverage*",
+    ":(exclude,glob).orch/**",
+    ":(exclude,glob).worktrees/**",
+];
+
+/// The git tree of the working directory as it is now, uncommitted and untracked changes
+/// included (ignored files not): staged into a throwaway index, so the real one is untouched.
+pub fn tree_hash(root: &Path) -> Option<String> {
+    let git = |args: &[&str], index: Option<&Path>| {
+        let mut cmd = std::process::Command::new("git");
+        cmd.args(args)
+            .current_dir(root)
+            .stderr(std::process::Stdio::null());
+        if let Some(index) = index {
+            cmd.env("GIT_INDEX_FILE", index);
+        }
+        cmd.output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let real_index = git(
+        &["rev-parse", "--path-format=absolute", "--git-path", "index"],
+        None,
+    )?;
+    let tmp = std::env::temp_dir().join(format!("orch-quality-index-{}", uuid_like()));
+    // Starting from a copy of the real index keeps `git add` incremental (stat cache).
+    if std::fs::copy(&real_index, &tmp).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    let mut add = vec!["add", "-A", "--", "."];
+    add.extend(HASH_EXCLUDES);
+    let tree = git(&add, Some(&tmp)).and_then(|_| git(&["write-tree"], Some(&tmp)));
+    let _ = std::fs::remove_file(&tmp);
+    tree
+}
+
+/// Files changed since `base`: committed, staged, unstaged and untracked.
+fn changed_since(root: &Path, base: &str) -> Result<BTreeSet<String>, GateError> {
+    let err = |message: String| GateError::Base {
+        base: base.to_owned(),
+        message,
+    };
+    if base.starts_with('-') {
+        return Err(err("not a revision".into()));
+    }
+    let run = |args: &[&str]| -> Result<String, GateError> {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .output()
+            .map_err(|e| err(e.to_string()))?;
+        if !out.status.success() {
+            return Err(err(String::from_utf8_lossy(&out.stderr).trim().to_owned()));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let prefix = run(&["rev-parse", "--show-prefix"])?.trim().to_owned();
+    let mut files = BTreeSet::new();
+    let diff = run(&["diff", "--name-only", "--relative", base, "--"])?;
+    let untracked = run(&["ls-files", "--others", "--exclude-standard"])?;
+    let _ = prefix;
+    for f in diff.lines().chain(untracked.lines()) {
+        if !f.is_empty() {
+            files.insert(f.to_owned());
+        }
+    }
+    Ok(files)
+}
+
+fn read_cached(file: &Path) -> Option<QualityReport> {
+    serde_json::from_str(&std::fs::read_to_string(file).ok()?).ok()
+}
+
+/// Written atomically (temp file + rename), so a concurrent reader never sees half a report.
+fn write_cached(file: &Path, report: &QualityReport) {
+    let Some(dir) = file.parent() else { return };
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    let tmp = file.with_extension(format!("tmp-{}", uuid_like()));
+    if let Ok(json) = serde_json::to_vec(report)
+        && std::fs::write(&tmp, json).is_ok()
+        && std::fs::rename(&tmp, file).is_err()
+    {
+        let _ = std::fs::remove_file(&tmp);
+    }
+}

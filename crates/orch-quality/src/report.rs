@@ -1,0 +1,332 @@
+//! What a gate run produces: one [`DimensionResult`] per dimension and the
+//! [`QualityReport`] that scores them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// One of the eight things the gate measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dimension {
+    /// The code parses.
+    Syntax,
+    /// The code type-checks.
+    Types,
+    /// Linters are quiet.
+    Lint,
+    /// No secrets, no known-vulnerable patterns.
+    Security,
+    /// The test suite passes, with enough coverage.
+    Tests,
+    /// A configured benchmark stays under its limit.
+    Performance,
+    /// Public items are documented; there is a README.
+    Documentation,
+    /// End-to-end or integration tests pass.
+    Integration,
+}
+
+impl Dimension {
+    /// All eight, in gate order.
+    pub const ALL: [Dimension; 8] = [
+        Dimension::Syntax,
+        Dimension::Types,
+        Dimension::Lint,
+        Dimension::Security,
+        Dimension::Tests,
+        Dimension::Performance,
+        Dimension::Documentation,
+        Dimension::Integration,
+    ];
+
+    /// The configuration name (`syntax`, `types`, …).
+    pub fn name(self) -> &'static str {
+        orch_core::QUALITY_DIMENSIONS[self as usize]
+    }
+
+    /// Parses a configuration name.
+    pub fn parse(name: &str) -> Option<Dimension> {
+        let name = name.trim().to_ascii_lowercase();
+        let name = match name.as_str() {
+            "docs" => "documentation",
+            "type" | "typing" => "types",
+            "test" => "tests",
+            "perf" => "performance",
+            "e2e" => "integration",
+            other => other,
+        };
+        Dimension::ALL.into_iter().find(|d| d.name() == name)
+    }
+}
+
+impl fmt::Display for Dimension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How a dimension ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// Ran and met its bar.
+    Passed,
+    /// Ran and did not.
+    Failed,
+    /// Could not be measured here (no tool, nothing to check); left out of the score.
+    Skipped {
+        /// Why, e.g. `mypy is not installed`.
+        reason: String,
+    },
+    /// The check itself broke (timeout, tool crash); counts as a score of 0.
+    Error {
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+impl CheckStatus {
+    /// A short word for tables.
+    pub fn word(&self) -> &'static str {
+        match self {
+            CheckStatus::Passed => "passed",
+            CheckStatus::Failed => "failed",
+            CheckStatus::Skipped { .. } => "skipped",
+            CheckStatus::Error { .. } => "error",
+        }
+    }
+
+    /// Whether the dimension produced a score.
+    pub fn ran(&self) -> bool {
+        !matches!(self, CheckStatus::Skipped { .. })
+    }
+}
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Worth knowing.
+    Info,
+    /// Should be fixed.
+    Warning,
+    /// Must be fixed (a compile error, a failing test).
+    Error,
+    /// A security problem that blocks the gate.
+    High,
+}
+
+impl Severity {
+    /// A short word for tables.
+    pub fn word(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+            Severity::High => "high",
+        }
+    }
+}
+
+/// One problem a check found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// File, relative to the project root, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// 1-based line, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// How serious.
+    pub severity: Severity,
+    /// What is wrong.
+    pub message: String,
+    /// The rule or error code (`E0308`, `F401`, `B105`), when the tool gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+impl Finding {
+    /// A finding at a place.
+    pub fn at(
+        file: impl Into<String>,
+        line: Option<u32>,
+        severity: Severity,
+        message: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            file: Some(file.into()),
+            line,
+            severity,
+            message: message.into(),
+            code: None,
+        }
+    }
+
+    /// A finding about the project as a whole.
+    pub fn general(severity: Severity, message: impl Into<String>) -> Finding {
+        Finding {
+            file: None,
+            line: None,
+            severity,
+            message: message.into(),
+            code: None,
+        }
+    }
+
+    /// With a rule or error code.
+    pub fn with_code(mut self, code: impl Into<String>) -> Finding {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// `file:line`, or `-`.
+    pub fn location(&self) -> String {
+        match (&self.file, self.line) {
+            (Some(f), Some(l)) => format!("{f}:{l}"),
+            (Some(f), None) => f.clone(),
+            _ => "-".into(),
+        }
+    }
+}
+
+/// The result of one dimension.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DimensionResult {
+    /// Which dimension.
+    pub dimension: Dimension,
+    /// In [0, 1]; 0 when skipped.
+    pub score: f64,
+    /// How it ended.
+    #[serde(flatten)]
+    pub status: CheckStatus,
+    /// What was found.
+    pub findings: Vec<Finding>,
+    /// Wall time of the check.
+    #[serde(rename = "duration_ms", with = "millis")]
+    pub duration: Duration,
+    /// The exact commands run, in order.
+    pub commands: Vec<String>,
+    /// Figures the check measured (`passed`, `failed`, `coverage`, `documented`, …).
+    pub metrics: BTreeMap<String, f64>,
+}
+
+impl DimensionResult {
+    /// A skipped dimension.
+    pub fn skipped(dimension: Dimension, reason: impl Into<String>) -> DimensionResult {
+        DimensionResult {
+            dimension,
+            score: 0.0,
+            status: CheckStatus::Skipped {
+                reason: reason.into(),
+            },
+            findings: Vec::new(),
+            duration: Duration::ZERO,
+            commands: Vec::new(),
+            metrics: BTreeMap::new(),
+        }
+    }
+
+    /// Findings of at least `severity`.
+    pub fn count_at_least(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity >= severity)
+            .count()
+    }
+}
+
+/// Excellent (≥ 0.9), Good (≥ 0.8), or Needs work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Grade {
+    /// At least 0.9.
+    Excellent,
+    /// At least 0.8.
+    Good,
+    /// Below 0.8.
+    #[serde(rename = "Needs work")]
+    NeedsWork,
+}
+
+impl Grade {
+    /// The grade of an overall score.
+    pub fn of(score: f64) -> Grade {
+        if score >= 0.9 {
+            Grade::Excellent
+        } else if score >= 0.8 {
+            Grade::Good
+        } else {
+            Grade::NeedsWork
+        }
+    }
+}
+
+impl fmt::Display for Grade {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Grade::Excellent => "Excellent",
+            Grade::Good => "Good",
+            Grade::NeedsWork => "Needs work",
+        })
+    }
+}
+
+/// The gate's verdict on one tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QualityReport {
+    /// The task this tree belongs to, when known.
+    pub task_id: Option<String>,
+    /// Weighted mean of the dimensions that ran, in [0, 1].
+    pub quality_score: f64,
+    /// The grade of `quality_score`.
+    pub status: Grade,
+    /// Whether the gate passed.
+    pub passed: bool,
+    /// Why it did not (empty when it passed).
+    pub gate_failures: Vec<String>,
+    /// Line coverage of the tests in percent, when a coverage tool ran.
+    pub test_coverage: Option<f64>,
+    /// Score per dimension that ran.
+    pub breakdown: BTreeMap<Dimension, f64>,
+    /// Dimensions left out of the score, with the reason.
+    pub skipped: BTreeMap<Dimension, String>,
+    /// Every dimension in full.
+    pub dimensions: Vec<DimensionResult>,
+    /// Toolchains found (`rust`, `python`, …).
+    pub toolchains: Vec<String>,
+    /// The threshold the score was held to.
+    pub threshold: f64,
+    /// Git tree of what was checked (with uncommitted changes), when a repository.
+    pub tree: Option<String>,
+    /// Only these files counted for lint and documentation (`--base`).
+    pub base: Option<String>,
+    /// Wall time of the whole gate.
+    #[serde(rename = "duration_ms", with = "millis")]
+    pub duration: Duration,
+    /// Whether this report came from the cache.
+    pub cached: bool,
+}
+
+impl QualityReport {
+    /// The result of one dimension, when it was evaluated.
+    pub fn dimension(&self, d: Dimension) -> Option<&DimensionResult> {
+        self.dimensions.iter().find(|r| r.dimension == d)
+    }
+}
+
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}

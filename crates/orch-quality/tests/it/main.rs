@@ -1,0 +1,11 @@
+//! Integration tests of orch-quality: small real projects with planted defects, checked by
+//! the real tools.
+
+// Tests change one setting at a time from the defaults; that reads better as assignments.
+#![allow(clippy::field_reassign_with_default)]
+
+mod gate;
+mod javascript;
+mod python;
+mod rust;
+mod support;
