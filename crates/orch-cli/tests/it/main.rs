@@ -7,6 +7,7 @@ mod init;
 mod msg;
 mod plan;
 mod prd;
+mod quality;
 mod session;
 mod status;
 mod support;
