@@ -26,19 +26,37 @@ pub fn default_checks() -> Vec<Box<dyn Check>> {
     ]
 }
 
-/// Runs `per_toolchain` for every toolchain, then the configured commands, and combines.
-async fn per_toolchain<'a, F>(
-    ctx: &'a CheckContext,
-    dimension: Dimension,
-    mut f: F,
-) -> DimensionResult
-where
-    F: FnMut(&'a CheckContext, &'a Toolchain) -> BoxFuture<'a, Part>,
-{
+/// The part of `dimension` for one toolchain.
+async fn toolchain_part(ctx: &CheckContext, t: &Toolchain, dimension: Dimension) -> Part {
+    use Dimension as D;
+    use Language as L;
+    match (dimension, t.language) {
+        (D::Syntax, L::Rust) => rust::syntax(ctx, t).await,
+        (D::Syntax, L::Python) => python::syntax(ctx, t).await,
+        (D::Syntax, L::JavaScript) => javascript::syntax(ctx, t).await,
+        (D::Syntax, L::Go) => go::syntax(ctx, t).await,
+        (D::Types, L::Rust) => rust::types(ctx, t).await,
+        (D::Types, L::Python) => python::types(ctx, t).await,
+        (D::Types, L::JavaScript) => javascript::types(ctx, t).await,
+        (D::Types, L::Go) => go::types(ctx, t).await,
+        (D::Lint, L::Rust) => rust::lint(ctx, t).await,
+        (D::Lint, L::Python) => python::lint(ctx, t).await,
+        (D::Lint, L::JavaScript) => javascript::lint(ctx, t).await,
+        (D::Lint, L::Go) => go::lint(ctx, t).await,
+        (D::Tests, L::Rust) => rust::tests(ctx, t, false).await,
+        (D::Tests, L::Python) => python::tests(ctx, t, false).await,
+        (D::Tests, L::JavaScript) => javascript::tests(ctx, t, false).await,
+        (D::Tests, L::Go) => go::tests(ctx, t).await,
+        (other, _) => Part::new(t.label()).skip(format!("{other} has no per-toolchain part")),
+    }
+}
+
+/// Runs the part of every toolchain, then the configured commands, and combines.
+async fn per_toolchain(ctx: &CheckContext, dimension: Dimension) -> DimensionResult {
     let started = Instant::now();
     let mut parts = Vec::new();
     for t in &ctx.project.toolchains {
-        parts.push(f(ctx, t).await);
+        parts.push(toolchain_part(ctx, t, dimension).await);
     }
     parts.extend(extra_commands(ctx, dimension).await);
     combine(dimension, parts, started)
@@ -54,16 +72,7 @@ impl Check for SyntaxCheck {
     }
 
     fn run<'a>(&'a self, ctx: &'a CheckContext) -> BoxFuture<'a, DimensionResult> {
-        Box::pin(per_toolchain(ctx, Dimension::Syntax, |ctx, t| {
-            Box::pin(async move {
-                match t.language {
-                    Language::Rust => rust::syntax(ctx, t).await,
-                    Language::Python => python::syntax(ctx, t).await,
-                    Language::JavaScript => javascript::syntax(ctx, t).await,
-                    Language::Go => go::syntax(ctx, t).await,
-                }
-            })
-        }))
+        Box::pin(per_toolchain(ctx, Dimension::Syntax))
     }
 }
 
@@ -77,16 +86,7 @@ impl Check for TypesCheck {
     }
 
     fn run<'a>(&'a self, ctx: &'a CheckContext) -> BoxFuture<'a, DimensionResult> {
-        Box::pin(per_toolchain(ctx, Dimension::Types, |ctx, t| {
-            Box::pin(async move {
-                match t.language {
-                    Language::Rust => rust::types(ctx, t).await,
-                    Language::Python => python::types(ctx, t).await,
-                    Language::JavaScript => javascript::types(ctx, t).await,
-                    Language::Go => go::types(ctx, t).await,
-                }
-            })
-        }))
+        Box::pin(per_toolchain(ctx, Dimension::Types))
     }
 }
 
@@ -100,16 +100,7 @@ impl Check for LintCheck {
     }
 
     fn run<'a>(&'a self, ctx: &'a CheckContext) -> BoxFuture<'a, DimensionResult> {
-        Box::pin(per_toolchain(ctx, Dimension::Lint, |ctx, t| {
-            Box::pin(async move {
-                match t.language {
-                    Language::Rust => rust::lint(ctx, t).await,
-                    Language::Python => python::lint(ctx, t).await,
-                    Language::JavaScript => javascript::lint(ctx, t).await,
-                    Language::Go => go::lint(ctx, t).await,
-                }
-            })
-        }))
+        Box::pin(per_toolchain(ctx, Dimension::Lint))
     }
 }
 
@@ -164,10 +155,6 @@ async fn secrets_part(ctx: &CheckContext) -> Part {
     part.commands
         .push(format!("built-in secrets scan ({scanned} files)"));
     part.findings = found;
-    rust_like_security(part)
-}
-
-fn rust_like_security(part: Part) -> Part {
     python::security_verdict(part)
 }
 
@@ -182,16 +169,7 @@ impl Check for TestsCheck {
     }
 
     fn run<'a>(&'a self, ctx: &'a CheckContext) -> BoxFuture<'a, DimensionResult> {
-        Box::pin(per_toolchain(ctx, Dimension::Tests, |ctx, t| {
-            Box::pin(async move {
-                match t.language {
-                    Language::Rust => rust::tests(ctx, t, false).await,
-                    Language::Python => python::tests(ctx, t, false).await,
-                    Language::JavaScript => javascript::tests(ctx, t, false).await,
-                    Language::Go => go::tests(ctx, t).await,
-                }
-            })
-        }))
+        Box::pin(per_toolchain(ctx, Dimension::Tests))
     }
 }
 
