@@ -99,6 +99,18 @@ impl Part {
         self
     }
 
+    /// Takes `findings` and passes only when none is an error: all or nothing, as for
+    /// compilers and type checkers.
+    pub fn zero_errors(mut self, findings: Vec<Finding>) -> Part {
+        let n = findings
+            .iter()
+            .filter(|f| f.severity >= crate::report::Severity::Error)
+            .count();
+        self.findings.extend(findings);
+        self.metrics.insert("errors".into(), n as f64);
+        self.ran(if n == 0 { 1.0 } else { 0.0 }, n == 0)
+    }
+
     /// Runs `cmd` through the runner and records it; a missing program or a timeout come
     /// back as the part's final state (`Err`).
     pub async fn exec(
@@ -120,6 +132,23 @@ impl Part {
             Err(e) => Err(PartOutcome::Error(e.to_string())),
         }
     }
+}
+
+/// Findings with their paths made relative to the project root by `relocate`, keeping only
+/// those in scope (diff-aware mode).
+pub(crate) fn in_scope_findings(
+    ctx: &CheckContext,
+    findings: Vec<Finding>,
+    relocate: impl Fn(&str) -> String,
+) -> Vec<Finding> {
+    findings
+        .into_iter()
+        .map(|mut f| {
+            f.file = f.file.take().map(|file| relocate(&file));
+            f
+        })
+        .filter(|f| f.file.as_deref().is_none_or(|file| ctx.in_scope(file)))
+        .collect()
 }
 
 /// Runs the configured extra commands of a dimension: each passes with exit code 0.

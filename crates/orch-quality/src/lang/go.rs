@@ -1,6 +1,7 @@
 //! Go: gofmt (syntax), go build (types), staticcheck or go vet (lint), go test -cover
 //! (tests). Everything is skipped, with the reason, where Go is not installed.
 
+use crate::check::in_scope_findings;
 use crate::check::{CheckContext, Part, code_text, label, last_lines};
 use crate::command::{CommandLine, on_path};
 use crate::lang::rust::{lint_verdict, test_verdict, with};
@@ -44,10 +45,7 @@ async fn diagnostics(
             last_lines(&out.combined(), 3)
         ));
     }
-    let n = findings.len();
-    part.findings = findings;
-    part.metrics = parse::metrics(&[("errors", n as f64)]);
-    part.ran(if n == 0 { 1.0 } else { 0.0 }, n == 0)
+    part.zero_errors(findings)
 }
 
 pub(crate) async fn syntax(ctx: &CheckContext, t: &Toolchain) -> Part {
@@ -93,14 +91,8 @@ pub(crate) async fn lint(ctx: &CheckContext, t: &Toolchain) -> Part {
         Ok(out) => out,
         Err(o) => return with(part, o),
     };
-    part.findings = parse::colon_diagnostics(&out.combined(), Severity::Warning)
-        .into_iter()
-        .map(|mut f| {
-            f.file = f.file.take().map(|file| rel(t, file));
-            f
-        })
-        .filter(|f| f.file.as_deref().is_none_or(|file| ctx.in_scope(file)))
-        .collect();
+    let findings = parse::colon_diagnostics(&out.combined(), Severity::Warning);
+    part.findings = in_scope_findings(ctx, findings, |file| rel(t, file.to_owned()));
     lint_verdict(ctx, part)
 }
 

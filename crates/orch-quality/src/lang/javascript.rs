@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use crate::check::in_scope_findings;
 use crate::check::{CheckContext, Part, code_text, label, last_lines};
 use crate::command::{CommandLine, find_program};
 use crate::lang::rust::{lint_verdict, test_verdict, with};
@@ -203,14 +204,7 @@ pub(crate) async fn lint(ctx: &CheckContext, t: &Toolchain) -> Part {
             last_lines(&out.combined(), 3)
         ));
     };
-    part.findings = findings
-        .into_iter()
-        .map(|mut f| {
-            f.file = f.file.take().map(|file| rel(ctx, t, &file));
-            f
-        })
-        .filter(|f| f.file.as_deref().is_none_or(|file| ctx.in_scope(file)))
-        .collect();
+    part.findings = in_scope_findings(ctx, findings, |file| rel(ctx, t, file));
     lint_verdict(ctx, part)
 }
 

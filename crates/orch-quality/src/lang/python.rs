@@ -2,6 +2,7 @@
 //! bandit (security), pytest with pytest-cov or unittest (tests, integration).
 //! Tool caches go to the scratch directory, never into the tree being checked.
 
+use crate::check::in_scope_findings;
 use crate::check::{CheckContext, Part, code_text, label, last_lines};
 use crate::command::CommandLine;
 use crate::lang::rust::{lint_verdict, test_verdict, with};
@@ -141,10 +142,7 @@ pub(crate) async fn types(ctx: &CheckContext, t: &Toolchain) -> Part {
             last_lines(&out.combined(), 3)
         ));
     }
-    let n = findings.len();
-    part.findings = findings;
-    part.metrics = parse::metrics(&[("errors", n as f64)]);
-    part.ran(if n == 0 { 1.0 } else { 0.0 }, n == 0)
+    part.zero_errors(findings)
 }
 
 pub(crate) async fn lint(ctx: &CheckContext, t: &Toolchain) -> Part {
@@ -209,14 +207,7 @@ pub(crate) async fn lint(ctx: &CheckContext, t: &Toolchain) -> Part {
     } else {
         return part.skip("neither ruff nor pylint is installed (pip install ruff)");
     };
-    part.findings = findings
-        .into_iter()
-        .map(|mut f| {
-            f.file = f.file.take().map(|file| rel(ctx, t, &file));
-            f
-        })
-        .filter(|f| f.file.as_deref().is_none_or(|file| ctx.in_scope(file)))
-        .collect();
+    part.findings = in_scope_findings(ctx, findings, |file| rel(ctx, t, file));
     lint_verdict(ctx, part)
 }
 
