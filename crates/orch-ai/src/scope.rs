@@ -18,8 +18,13 @@ pub struct Conflict {
     pub files: Vec<(String, String)>,
 }
 
-/// The files a task is expected to touch.
+/// The files a task is expected to touch: the paths the PRD names for it (in backticks),
+/// with their tests, or else a guess from its category and main noun.
 pub fn predict_files(title: &str, text: &str, category: Category, epic: &EpicId) -> Vec<String> {
+    let named = named_paths(title, text);
+    if !named.is_empty() {
+        return named;
+    }
     let noun = domain_words_in_order(title)
         .into_iter()
         .next()
@@ -50,6 +55,56 @@ pub fn predict_files(title: &str, text: &str, category: Category, epic: &EpicId)
     }
 }
 
+/// Relative file paths written in backticks (`src/app.py`, `docs/guide.md`), each followed
+/// by the place its tests conventionally live (`tests/test_app*`, `tests/app*`). API routes (`/login`),
+/// commands (`cargo test`) and names without a directory or extension are not paths.
+fn named_paths(title: &str, text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for source in [title, text] {
+        for (i, part) in source.split('`').enumerate() {
+            let looks_like_path = i % 2 == 1
+                && !part.is_empty()
+                && !part.starts_with('/')
+                && !part.contains("..")
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/._-*".contains(c))
+                && part.rsplit('/').next().is_some_and(|name| {
+                    name.rsplit_once('.')
+                        .is_some_and(|(stem, ext)| !stem.is_empty() && (1..=5).contains(&ext.len()))
+                });
+            if !looks_like_path || out.iter().any(|p| p == part) {
+                continue;
+            }
+            out.push(part.to_owned());
+            let is_test = part.starts_with("tests/") || part.contains("test");
+            let (stem, ext) = part
+                .rsplit('/')
+                .next()
+                .and_then(|n| n.rsplit_once('.'))
+                .unwrap_or_default();
+            let code = [
+                "py", "rs", "js", "ts", "tsx", "jsx", "go", "rb", "java", "kt", "c", "cc", "cpp",
+                "cs", "php", "swift",
+            ]
+            .contains(&ext);
+            if code && !is_test && stem != "__init__" && stem != "mod" {
+                // A literal prefix per module keeps tasks on different modules apart (a
+                // `tests/*x*` glob would overlap every test file).
+                let tests = if ext == "py" {
+                    format!("tests/test_{stem}*")
+                } else {
+                    format!("tests/{stem}*")
+                };
+                if !out.contains(&tests) {
+                    out.push(tests);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Every pair of tasks whose predicted scopes overlap.
 pub fn conflicts(tasks: &[Task]) -> Vec<Conflict> {
     overlapping_scopes(tasks)
@@ -76,6 +131,20 @@ pub fn conflicts(tasks: &[Task]) -> Vec<Conflict> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_named_in_backticks_are_the_scope() {
+        let epic = EpicId::new("E").unwrap();
+        let files = predict_files(
+            "Slugify: `textkit/slug.py`",
+            "turns titles into slugs; see `README.md`; `POST /login`, `cargo test`",
+            Category::Backend,
+            &epic,
+        );
+        assert_eq!(files, ["textkit/slug.py", "tests/test_slug*", "README.md"]);
+        let guessed = predict_files("Login page", "a `/login` route", Category::Backend, &epic);
+        assert_eq!(guessed, ["src/login/**"]);
+    }
 
     #[test]
     fn scopes_by_kind() {

@@ -51,6 +51,69 @@ pub enum Command {
     Doctor(JsonFlag),
     /// Run the 8-dimension quality gate on a directory (default: the current one).
     Quality(QualityArgs),
+    /// Run the plan: each ready task in its own worktree with an agent, verified by the
+    /// quality gate, merged through a queue; failures retried, then escalated.
+    Run(RunArgs),
+    /// The whole flow offline on a sample project: plan, parallel agents (replayed), the real
+    /// quality gate, a retry, an escalation answered, merges, and a final report.
+    Demo(DemoArgs),
+    /// The replay agent `orch demo` runs (prints Claude Code stream-json).
+    #[command(hide = true)]
+    ReplayAgent(ReplayAgentArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Agent sessions at once (default: `[run] parallel`, 3).
+    #[arg(long, short = 'p', value_name = "N")]
+    pub parallel: Option<u32>,
+    /// Agent: claude, codex, gemini, aider, or custom (`[run] agent_command`).
+    #[arg(long, value_name = "NAME")]
+    pub agent: Option<String>,
+    /// Where sessions run: auto, tmux or process (default: `[run] backend`).
+    #[arg(long, value_name = "BACKEND")]
+    pub backend: Option<String>,
+    /// Skip the quality gate (only "changed something" is verified).
+    #[arg(long)]
+    pub no_gate: bool,
+    /// End the run when only questions to a human remain, instead of waiting for answers.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Print the final report as JSON (progress goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Create the sample project here (an empty or new directory) and keep it.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Keep the temporary project to look at afterwards.
+    #[arg(long)]
+    pub keep: bool,
+    /// Agent sessions at once.
+    #[arg(long, short = 'p', value_name = "N", default_value_t = 3)]
+    pub parallel: u32,
+    /// Where sessions run: auto, tmux or process.
+    #[arg(long, value_name = "BACKEND", default_value = "auto")]
+    pub backend: String,
+    /// Print the final report as JSON (progress goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayAgentArgs {
+    /// The replay script (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub script: PathBuf,
+    /// The task's instruction file (read by real agents; the replay agent follows its script).
+    #[arg(long, value_name = "FILE")]
+    pub prompt_file: Option<PathBuf>,
+    /// The session id to report.
+    #[arg(long, value_name = "ID", default_value = "replay")]
+    pub session_id: String,
 }
 
 #[derive(Debug, Args)]

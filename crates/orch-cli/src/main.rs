@@ -47,6 +47,11 @@ fn run(cli: Cli) -> CliResult {
         // Works anywhere: outside a repository it checks the machine only.
         return cmd::doctor::run(RepoPaths::discover(&start).ok().as_ref(), flag.json);
     }
+    match &cli.command {
+        Command::Demo(args) => return cmd::demo::run(args),
+        Command::ReplayAgent(args) => return cmd::run::replay_agent(args),
+        _ => {}
+    }
     if let Command::Quality(args) = &cli.command {
         // Any directory: a task worktree, a project that never ran `orch init`.
         return cmd::quality::run(&start, args);
@@ -79,7 +84,8 @@ fn run(cli: Cli) -> CliResult {
         Command::Session(command) => cmd::session::run(&repo, &command),
         Command::Msg(command) => cmd::msg::run(&repo, &command),
         Command::Worktree(command) => cmd::worktree::run(&repo, &command),
-        Command::Doctor(_) | Command::Quality(_) => {
+        Command::Run(args) => cmd::run::run(&repo, &args),
+        Command::Doctor(_) | Command::Quality(_) | Command::Demo(_) | Command::ReplayAgent(_) => {
             unreachable!("handled before the repository is required")
         }
     }

@@ -29,6 +29,17 @@ pub const DEFAULT_CONFIG_TOML: &str = r#"# orch configuration. Every key is opti
 # session_timeout_minutes = 30
 # An agent that prints nothing for this long is treated as stuck, in minutes.
 # idle_timeout_minutes = 10
+# Where sessions run: auto (tmux when installed), tmux, or process.
+# backend = "auto"
+# The custom agent's command; {prompt_file}, {cwd}, {task} and {session_id} are replaced.
+# agent_command = []
+# Run the quality gate on every task (turn off only to measure orch itself).
+# quality_gate = true
+# On Ctrl-C, how long running sessions may finish before they are killed, in seconds.
+# stop_grace_seconds = 30
+# When every task of an epic is done, its branch goes into the base branch: merge, leave,
+# or pr (a pull request with `gh`, when it is installed).
+# on_epic_complete = "merge"
 
 [quality]
 # Overall score (0.0 to 1.0) a task needs to pass the gate.
@@ -125,6 +136,16 @@ pub struct RunConfig {
     pub session_timeout_minutes: u32,
     /// Idle limit in minutes (default 10).
     pub idle_timeout_minutes: u32,
+    /// Session backend: `auto` (tmux when installed), `tmux` or `process` (default `auto`).
+    pub backend: String,
+    /// The custom agent's command template (for `agent = "custom"`).
+    pub agent_command: Vec<String>,
+    /// Whether the quality gate runs on every task (default true).
+    pub quality_gate: bool,
+    /// Grace period for running sessions after Ctrl-C, in seconds (default 30).
+    pub stop_grace_seconds: u32,
+    /// What happens to a finished epic's branch: `merge`, `leave` or `pr` (default `merge`).
+    pub on_epic_complete: String,
 }
 
 impl Default for RunConfig {
@@ -135,6 +156,11 @@ impl Default for RunConfig {
             max_retries: 2,
             session_timeout_minutes: 30,
             idle_timeout_minutes: 10,
+            backend: "auto".into(),
+            agent_command: Vec::new(),
+            quality_gate: true,
+            stop_grace_seconds: 30,
+            on_epic_complete: "merge".into(),
         }
     }
 }
@@ -308,6 +334,10 @@ pub struct Config {
     pub store: StoreConfig,
     /// `[ai]`
     pub ai: AiConfig,
+    /// `[escalation]`: kept as raw TOML here and interpreted by `orch-escalation`'s
+    /// `EscalationPolicy` (orch-core depends on no layer crate), which rejects unknown keys.
+    #[serde(skip_serializing_if = "toml::Table::is_empty")]
+    pub escalation: toml::Table,
 }
 
 /// A configuration file that cannot be used.
@@ -448,6 +478,15 @@ impl Config {
                 "must be finite and not negative",
             ));
         }
+        if !["auto", "tmux", "process"].contains(&self.run.backend.as_str()) {
+            return Err(invalid("run.backend", "must be one of auto, tmux, process"));
+        }
+        if !["merge", "leave", "pr"].contains(&self.run.on_epic_complete.as_str()) {
+            return Err(invalid(
+                "run.on_epic_complete",
+                "must be one of merge, leave, pr",
+            ));
+        }
         if self.run.session_timeout_minutes == 0 {
             return Err(invalid("run.session_timeout_minutes", "must be at least 1"));
         }
@@ -482,7 +521,8 @@ mod tests {
                 Some(rest)
                     if rest.contains(" = ")
                         && !rest.contains("base_branch")
-                        && !rest.contains("copy_untracked") =>
+                        && !rest.contains("copy_untracked")
+                        && !rest.contains("agent_command") =>
                 {
                     rest
                 }

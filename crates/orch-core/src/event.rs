@@ -60,6 +60,75 @@ pub enum Event {
         /// Its state name after the change (`open`, `decided`, …).
         state: String,
     },
+    /// `orch run` started (or resumed) the plan.
+    RunStarted {
+        /// Run id (the lease owner).
+        run: String,
+        /// Sessions at once.
+        parallel: u32,
+        /// Agent adapter name.
+        agent: String,
+        /// Whether tasks left running by an earlier run were recovered.
+        #[serde(default)]
+        recovered: usize,
+    },
+    /// The run ended.
+    RunFinished {
+        /// Run id.
+        run: String,
+        /// `completed`, `incomplete`, `interrupted` or `aborted`.
+        outcome: String,
+        /// Milliseconds from start to end.
+        elapsed_ms: u64,
+    },
+    /// An agent session started on a task (or was adopted after a restart).
+    AttemptStarted {
+        /// The task.
+        task: TaskId,
+        /// Attempt number, from 1.
+        attempt: u32,
+        /// Session name (`orch-TASK-…`).
+        session: String,
+        /// Agent adapter name.
+        agent: String,
+        /// Whether an earlier run started it and this one adopted it.
+        #[serde(default)]
+        adopted: bool,
+    },
+    /// An attempt ended: the agent's verdict and the orchestrator's.
+    AttemptFinished {
+        /// The task.
+        task: TaskId,
+        /// Attempt number.
+        attempt: u32,
+        /// `passed`, or the failure kind (`no_changes`, `tests_failing`, …).
+        result: String,
+        /// Quality score, when the gate ran.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quality: Option<f64>,
+        /// One line for humans.
+        summary: String,
+    },
+    /// A task changed files outside its declared file scope.
+    ScopeViolation {
+        /// The task.
+        task: TaskId,
+        /// The files (first few).
+        files: Vec<String>,
+    },
+    /// A branch was merged by the merge queue (task → epic) or at epic completion (epic →
+    /// base).
+    Merged {
+        /// The task, for a task merge.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        task: Option<TaskId>,
+        /// Source branch.
+        source: String,
+        /// Target branch.
+        target: String,
+        /// The target's new tip.
+        sha: String,
+    },
 }
 
 impl Event {
@@ -71,15 +140,24 @@ impl Event {
             Event::LeaseAcquired { .. } => "lease_acquired",
             Event::LeaseReleased { .. } => "lease_released",
             Event::MessageChanged { .. } => "message_changed",
+            Event::RunStarted { .. } => "run_started",
+            Event::RunFinished { .. } => "run_finished",
+            Event::AttemptStarted { .. } => "attempt_started",
+            Event::AttemptFinished { .. } => "attempt_finished",
+            Event::ScopeViolation { .. } => "scope_violation",
+            Event::Merged { .. } => "merged",
         }
     }
 
     /// The task this event is about, if any.
     pub fn task(&self) -> Option<&TaskId> {
         match self {
-            Event::TaskStatusChanged { task, .. } | Event::MessageChanged { task, .. } => {
-                Some(task)
-            }
+            Event::TaskStatusChanged { task, .. }
+            | Event::MessageChanged { task, .. }
+            | Event::AttemptStarted { task, .. }
+            | Event::AttemptFinished { task, .. }
+            | Event::ScopeViolation { task, .. } => Some(task),
+            Event::Merged { task, .. } => task.as_ref(),
             _ => None,
         }
     }

@@ -38,6 +38,7 @@
 
 #![deny(missing_docs)]
 
+mod attempts;
 mod error;
 mod events;
 mod lease;
@@ -45,6 +46,7 @@ mod messages;
 mod migrate;
 mod store;
 
+pub use attempts::{AttemptEnd, AttemptRecord};
 pub use error::StoreError;
 pub use events::StoredEvent;
 pub use lease::{Lease, LeaseInfo};

@@ -62,6 +62,18 @@ const STEPS: &[&str] = &[
     CREATE INDEX messages_by_task ON messages(task);
     CREATE INDEX messages_by_state ON messages(state);
     "#,
+    // 3: one row per attempt at a task: its session, the verdicts, quality and cost
+    r#"
+    CREATE TABLE attempts (
+        task       TEXT NOT NULL,
+        attempt    INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        ended_at   INTEGER,
+        result     TEXT,
+        json       TEXT NOT NULL,
+        PRIMARY KEY (task, attempt)
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

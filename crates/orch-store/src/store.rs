@@ -336,7 +336,9 @@ impl Store {
         }))
     }
 
-    fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+    /// A value of the key-value table (plan facts, and state other crates keep here such as
+    /// the escalator's).
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn
             .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
@@ -495,39 +497,89 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let from: String = tx
-            .prepare_cached("SELECT status FROM tasks WHERE id = ?1")?
-            .query_row([id.as_str()], |row| row.get(0))
-            .optional()?
-            .ok_or_else(|| StoreError::UnknownTask { id: id.clone() })?;
-        let from: TaskStatus =
-            from.parse()
-                .map_err(|e: orch_core::UnknownStatus| StoreError::Corrupt {
-                    what: "task status",
-                    message: e.to_string(),
-                })?;
-        orch_core::transition(from, to).map_err(|source| StoreError::IllegalTransition {
-            task: id.clone(),
-            source,
-        })?;
-        tx.prepare_cached(
-            "UPDATE tasks SET status = ?1, updated_at = ?2,
-                 attempts = attempts + (CASE WHEN ?1 = 'running' THEN 1 ELSE 0 END)
-             WHERE id = ?3",
-        )?
-        .execute(params![to.as_str(), millis(now), id.as_str()])?;
-        let event = Event::TaskStatusChanged {
-            task: id.clone(),
-            from,
-            to,
-            reason: reason.map(str::to_owned),
-        };
-        let seq = insert_event(&tx, &event, now)?;
+        let stored = transition_in(&tx, id, to, reason, now)?;
         tx.commit()?;
-        Ok(StoredEvent {
-            seq,
-            at: now,
-            event,
-        })
+        Ok(stored)
     }
+
+    /// Moves `Pending` tasks whose dependencies are all `Completed` to `Ready`, and `Pending`
+    /// tasks with a dependency that can never complete to `Blocked`, in one transaction.
+    /// Returns how many moved.
+    pub fn refresh_readiness(&mut self) -> Result<usize, StoreError> {
+        let plan = self.plan()?.ok_or(StoreError::NoPlan)?;
+        let graph = plan.validate()?;
+        let statuses: Vec<TaskStatus> = plan.tasks.iter().map(|t| t.status).collect();
+        let ready = orch_core::newly_ready(&graph, &statuses);
+        let blocked = orch_core::newly_blocked(&graph, &statuses);
+        if ready.is_empty() && blocked.is_empty() {
+            return Ok(0);
+        }
+        let now = self.clock.now();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for &i in &ready {
+            transition_in(
+                &tx,
+                graph.id(i),
+                TaskStatus::Ready,
+                Some("dependencies completed"),
+                now,
+            )?;
+        }
+        for &i in &blocked {
+            transition_in(
+                &tx,
+                graph.id(i),
+                TaskStatus::Blocked,
+                Some("a dependency was skipped or cancelled"),
+                now,
+            )?;
+        }
+        tx.commit()?;
+        Ok(ready.len() + blocked.len())
+    }
+}
+
+/// The status move of [`Store::transition`] inside the caller's transaction.
+pub(crate) fn transition_in(
+    tx: &rusqlite::Transaction<'_>,
+    id: &TaskId,
+    to: TaskStatus,
+    reason: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<StoredEvent, StoreError> {
+    let from: String = tx
+        .prepare_cached("SELECT status FROM tasks WHERE id = ?1")?
+        .query_row([id.as_str()], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::UnknownTask { id: id.clone() })?;
+    let from: TaskStatus =
+        from.parse()
+            .map_err(|e: orch_core::UnknownStatus| StoreError::Corrupt {
+                what: "task status",
+                message: e.to_string(),
+            })?;
+    orch_core::transition(from, to).map_err(|source| StoreError::IllegalTransition {
+        task: id.clone(),
+        source,
+    })?;
+    tx.prepare_cached(
+        "UPDATE tasks SET status = ?1, updated_at = ?2,
+             attempts = attempts + (CASE WHEN ?1 = 'running' THEN 1 ELSE 0 END)
+         WHERE id = ?3",
+    )?
+    .execute(params![to.as_str(), millis(now), id.as_str()])?;
+    let event = Event::TaskStatusChanged {
+        task: id.clone(),
+        from,
+        to,
+        reason: reason.map(str::to_owned),
+    };
+    let seq = insert_event(tx, &event, now)?;
+    Ok(StoredEvent {
+        seq,
+        at: now,
+        event,
+    })
 }

@@ -1,0 +1,183 @@
+//! `orch run`: the conductor on this repository, with live progress, Ctrl-C handling and a
+//! final report; and the hidden `orch replay-agent`.
+
+use std::sync::Arc;
+
+use orch_core::exit_code;
+use orch_engine::{Conductor, EngineError, EngineOptions, RunOutcome, RunReport};
+
+use crate::cli::{ReplayAgentArgs, RunArgs};
+use crate::cmd::progress::{Renderer, clock};
+use crate::error::{CliError, CliResult, chain};
+use crate::output::{Table, print_json};
+use crate::repo::RepoPaths;
+
+impl From<EngineError> for CliError {
+    fn from(err: EngineError) -> CliError {
+        match err {
+            EngineError::Store(e) => e.into(),
+            EngineError::NoPlan => CliError::new(exit_code::NOT_INITIALIZED, chain(&err))
+                .with_hint("`orch plan PRD.md` turns a PRD into a plan"),
+            EngineError::Config { .. } | EngineError::Escalation(_) | EngineError::Agent(_) => {
+                CliError::new(exit_code::INVALID_INPUT, chain(&err))
+            }
+            EngineError::Plan(_) => CliError::new(exit_code::INVALID_INPUT, chain(&err)),
+            _ => CliError::new(exit_code::FAILURE, chain(&err)),
+        }
+    }
+}
+
+pub fn run(repo: &RepoPaths, args: &RunArgs) -> CliResult {
+    repo.require_initialized()?;
+    let mut config = repo.config()?;
+    if let Some(p) = args.parallel {
+        if p == 0 {
+            return Err(CliError::new(
+                exit_code::USAGE,
+                "--parallel must be at least 1",
+            ));
+        }
+        config.run.parallel = p;
+    }
+    if let Some(agent) = &args.agent {
+        config.run.agent.clone_from(agent);
+    }
+    if let Some(backend) = &args.backend {
+        if !["auto", "tmux", "process"].contains(&backend.as_str()) {
+            return Err(CliError::new(
+                exit_code::USAGE,
+                format!("--backend `{backend}`: expected auto, tmux or process"),
+            ));
+        }
+        config.run.backend.clone_from(backend);
+    }
+    if args.no_gate {
+        config.run.quality_gate = false;
+    }
+    let renderer = Arc::new(Renderer::new());
+    let mut options = EngineOptions::from_config(&repo.root, config)?;
+    options.wait_for_answers = !args.no_wait;
+    options.progress = Arc::clone(&renderer) as Arc<dyn orch_engine::Progress>;
+    options.without_console_notifier()?;
+    let report = drive(options, &renderer, |_| {})?;
+    finish(&report, args.json)
+}
+
+/// Runs a conductor on a fresh runtime with Ctrl-C wired to its stop handle. `beside` runs
+/// on the same runtime while the run goes (the demo's auto-answering "human").
+pub fn drive(
+    options: EngineOptions,
+    renderer: &Arc<Renderer>,
+    beside: impl FnOnce(&tokio::runtime::Runtime),
+) -> CliResult<RunReport> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::io("the async runtime", e))?;
+    beside(&runtime);
+    let result = runtime.block_on(async {
+        let conductor = Conductor::open(options)?;
+        let stop = conductor.stop_handle();
+        let progress = Arc::clone(renderer);
+        tokio::spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                match stop.escalate() {
+                    orch_engine::StopLevel::Graceful => progress.say(
+                        "Ctrl-C: finishing running tasks (no new ones); Ctrl-C again stops them now",
+                    ),
+                    _ => progress.say("Ctrl-C: stopping running sessions now"),
+                }
+            }
+        });
+        conductor.run().await
+    });
+    renderer.finish();
+    // Workers finished with the run; the runtime goes with its idle timers.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    Ok(result?)
+}
+
+/// Prints the final report and maps the outcome to the exit code.
+pub fn finish(report: &RunReport, json: bool) -> CliResult {
+    if json {
+        print_json(report)?;
+    } else {
+        print_report(report);
+    }
+    match report.outcome {
+        RunOutcome::Completed => Ok(()),
+        RunOutcome::Interrupted => Err(CliError::new(
+            exit_code::INTERRUPTED,
+            "interrupted; `orch run` continues where this run stopped",
+        )),
+        RunOutcome::Aborted => Err(CliError::new(
+            exit_code::RUN_INCOMPLETE,
+            "the run was aborted by a decision",
+        )),
+        RunOutcome::Incomplete => {
+            let err = CliError::new(
+                exit_code::RUN_INCOMPLETE,
+                format!(
+                    "{} of {} tasks completed; the rest failed, were skipped, or wait for an answer",
+                    report.completed(),
+                    report.tasks.len()
+                ),
+            );
+            Err(if report.open_questions.is_empty() {
+                err.with_hint("`orch status` shows each task; `orch task show TASK` its attempts")
+            } else {
+                err.with_hint(format!(
+                    "answer {} with `orch msg answer`, then `orch run` again",
+                    report.open_questions.join(", ")
+                ))
+            })
+        }
+    }
+}
+
+fn print_report(report: &RunReport) {
+    let mut table = Table::new(["TASK", "STATUS", "ATTEMPTS", "QUALITY", "BUSY", "TITLE"]);
+    for t in &report.tasks {
+        table.row(vec![
+            t.task.to_string(),
+            t.status.to_string(),
+            t.attempts.to_string(),
+            t.quality.map_or_else(|| "-".into(), |q| format!("{q:.2}")),
+            clock(t.busy),
+            crate::output::truncate(&t.title, 48),
+        ]);
+    }
+    println!("{}", table.render());
+    println!(
+        "{}: {}/{} tasks completed in {} with {} sessions at once",
+        report.outcome.as_str(),
+        report.completed(),
+        report.tasks.len(),
+        clock(report.makespan),
+        report.parallel
+    );
+    if report.serial > std::time::Duration::ZERO {
+        println!(
+            "one task at a time, the same work takes {}: {:.1}x faster",
+            clock(report.serial),
+            report.speedup()
+        );
+    }
+    if let Some(q) = report.mean_quality() {
+        println!("mean quality score of merged tasks: {q:.2}");
+    }
+    if let Some(cost) = report.cost_usd.filter(|c| *c > 0.0) {
+        println!("agent cost: ${cost:.4}");
+    }
+}
+
+pub fn replay_agent(args: &ReplayAgentArgs) -> CliResult {
+    let cwd = std::env::current_dir().map_err(|e| CliError::io("current directory", e))?;
+    let mut out = std::io::stdout().lock();
+    let code = orch_engine::run_replay_agent(&args.script, &args.session_id, &cwd, &mut out);
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(CliError::new(code, "the replay agent failed"))
+    }
+}

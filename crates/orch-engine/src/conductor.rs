@@ -1,0 +1,836 @@
+//! The conductor: takes the runner lease, recovers what an earlier run left, then loops:
+//! schedule ready tasks, hand each to a worker, move statuses as workers report, retry or
+//! escalate failures, pick up human answers, finish epics.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use orch_core::{DepGraph, EpicId, Event, Plan, TaskId, TaskStatus, next_tasks};
+use orch_escalation::Escalator;
+use orch_session::{PoolConfig, SessionEvent, SessionPool};
+use orch_store::{AttemptRecord, Lease, Store, StoreError, TaskFilter};
+use orch_worktree::WorktreeManager;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, mpsc, watch};
+
+use crate::EngineError;
+use crate::options::{EngineOptions, StopHandle, StopLevel};
+use crate::progress::{ActiveTask, RunEvent, RunOutcome, RunReport, RunSnapshot, TaskSummary};
+use crate::worker::{self, Job, Shared, Stage, Verdict, WorkerMsg};
+
+/// How often the runner lease is refreshed.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+/// Meta key of the escalator's state.
+pub(crate) const ESCALATOR_KEY: &str = "engine.escalator";
+
+/// What the next attempt of a task should do differently, kept in the store so that a
+/// restart does not forget a decided retry.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct RetryPlan {
+    pub feedback: String,
+    #[serde(default)]
+    pub fresh_worktree: bool,
+    #[serde(default)]
+    pub non_interactive: bool,
+    #[serde(default)]
+    pub agent: Option<String>,
+}
+
+pub(crate) fn retry_key(task: &TaskId) -> String {
+    format!("engine.retry.{task}")
+}
+
+pub(crate) struct InFlight {
+    pub attempt: u32,
+    pub started: Instant,
+    pub last_output: Option<String>,
+    pub session: Option<uuid::Uuid>,
+}
+
+/// Runs a stored plan to its end. See the crate documentation for the loop.
+pub struct Conductor {
+    pub(crate) options: EngineOptions,
+    pub(crate) store: Store,
+    pub(crate) plan: Plan,
+    pub(crate) graph: DepGraph,
+    pub(crate) statuses: Vec<TaskStatus>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) escalator: Escalator,
+    pub(crate) stop: StopHandle,
+    stop_rx: watch::Receiver<StopLevel>,
+    pub(crate) inflight: HashMap<TaskId, InFlight>,
+    pub(crate) not_before: HashMap<TaskId, Instant>,
+    busy: HashMap<TaskId, Duration>,
+    agent_time: Duration,
+    cost: Option<f64>,
+    lease: Option<Lease>,
+    run_id: String,
+    started: Instant,
+    pub(crate) decisions: orch_ai::DecisionLog,
+    pub(crate) aborted: bool,
+    pub(crate) last_seen_seq: u64,
+    epics_finished: HashSet<EpicId>,
+    pub(crate) tx: mpsc::Sender<WorkerMsg>,
+    rx: mpsc::Receiver<WorkerMsg>,
+}
+
+impl std::fmt::Debug for Conductor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conductor")
+            .field("run_id", &self.run_id)
+            .field("tasks", &self.plan.tasks.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Conductor {
+    /// Opens the repository's store, takes the single-runner lease (refused while another
+    /// live runner holds it) and loads the plan. Must be called inside a tokio runtime.
+    pub fn open(options: EngineOptions) -> Result<Conductor, EngineError> {
+        let mut store = Store::open_existing(&options.orch_dir.join("state.db"))?;
+        let plan = store.plan()?.ok_or(EngineError::NoPlan)?;
+        let graph = plan.validate()?;
+        let worktrees = WorktreeManager::open(&options.repo_root, &options.config.repo)?;
+        let run_id = format!("run-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let stale = Duration::from_secs(options.config.store.lease_stale_seconds);
+        let lease = store.acquire_lease(&run_id, stale)?;
+        let escalator = load_escalator(&store, &options)?;
+        let pool = SessionPool::new(
+            Arc::clone(&options.backend),
+            PoolConfig {
+                max_sessions: options.parallel,
+                timeout: options.session_timeout,
+                idle_timeout: options.idle_timeout,
+                ..PoolConfig::default()
+            },
+        );
+        let shared = Arc::new(Shared {
+            worktrees: Arc::new(worktrees),
+            pool,
+            gate: options.gate.clone(),
+            merge_queue: Mutex::new(()),
+            orch_dir: options.orch_dir.clone(),
+            agent_env: options.agent_env.clone(),
+        });
+        let (stop, stop_rx) = StopHandle::new();
+        let (tx, rx) = mpsc::channel(256);
+        let decisions = orch_ai::DecisionLog::new(
+            options.orch_dir.join("logs").join("ai_decisions"),
+            orch_ai::LogLimits::default(),
+        );
+        let epics_finished = plan
+            .epics
+            .iter()
+            .filter(|e| store.meta(&epic_key(&e.id)).ok().flatten().is_some())
+            .map(|e| e.id.clone())
+            .collect();
+        let statuses = plan.tasks.iter().map(|t| t.status).collect();
+        Ok(Conductor {
+            store,
+            plan,
+            graph,
+            statuses,
+            shared,
+            escalator,
+            stop,
+            stop_rx,
+            inflight: HashMap::new(),
+            not_before: HashMap::new(),
+            busy: HashMap::new(),
+            agent_time: Duration::ZERO,
+            cost: None,
+            lease: Some(lease),
+            run_id,
+            started: Instant::now(),
+            decisions,
+            aborted: false,
+            last_seen_seq: 0,
+            epics_finished,
+            tx,
+            rx,
+            options,
+        })
+    }
+
+    /// A handle that stops the run: first call gracefully, second at once.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// The run id (also the lease owner).
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// Runs until every task is completed, nothing more can move, or the run is stopped.
+    /// The lease is released in every case.
+    pub async fn run(mut self) -> Result<RunReport, EngineError> {
+        let result = self.run_loop().await;
+        // Whatever happened, no session is left running unsupervised and the lease goes back.
+        if result.is_err() {
+            self.shared.pool.kill_all();
+            self.drain_workers().await;
+        }
+        if let Some(lease) = self.lease.take() {
+            let _ = self.store.release_lease(lease);
+        }
+        let outcome = result?;
+        let _ = self.store.append_event(&Event::RunFinished {
+            run: self.run_id.clone(),
+            outcome: outcome.as_str().to_owned(),
+            elapsed_ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        });
+        self.report(outcome)
+    }
+
+    async fn run_loop(&mut self) -> Result<RunOutcome, EngineError> {
+        let recovered = self.recover().await?;
+        self.store.append_event(&Event::RunStarted {
+            run: self.run_id.clone(),
+            parallel: u32::try_from(self.options.parallel).unwrap_or(u32::MAX),
+            agent: self.options.agent.name().to_owned(),
+            recovered,
+        })?;
+        self.refresh()?;
+        let mut session_events = self.shared.pool.subscribe();
+        let mut tick = tokio::time::interval(self.options.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_heartbeat = Instant::now();
+        let mut grace_ends: Option<Instant> = None;
+        let mut killed = false;
+        loop {
+            let level = *self.stop_rx.borrow();
+            if level >= StopLevel::Graceful && grace_ends.is_none() {
+                grace_ends = Some(Instant::now() + self.options.stop_grace);
+                if !self.inflight.is_empty() && level == StopLevel::Graceful {
+                    self.note(format!(
+                        "stopping: no new tasks; {} running may finish within {} s (Ctrl-C again to stop them now)",
+                        self.inflight.len(),
+                        self.options.stop_grace.as_secs()
+                    ));
+                }
+            }
+            let grace_over = grace_ends.is_some_and(|t| Instant::now() >= t);
+            if !killed && (level == StopLevel::Now || grace_over) && !self.inflight.is_empty() {
+                self.shared.pool.kill_all();
+                killed = true;
+            }
+            if level == StopLevel::Run && !self.aborted {
+                self.schedule()?;
+            }
+            if self.inflight.is_empty() {
+                if self.aborted {
+                    return Ok(RunOutcome::Aborted);
+                }
+                if level >= StopLevel::Graceful {
+                    return Ok(RunOutcome::Interrupted);
+                }
+                if self.statuses.iter().all(|s| *s == TaskStatus::Completed) {
+                    return Ok(RunOutcome::Completed);
+                }
+                if !self.can_progress() {
+                    return Ok(RunOutcome::Incomplete);
+                }
+            }
+            tokio::select! {
+                Some(msg) = self.rx.recv() => self.handle(msg).await?,
+                event = session_events.recv() => {
+                    if let Ok(event) = event {
+                        self.on_session_event(event);
+                    }
+                }
+                _ = tick.tick() => {
+                    if last_heartbeat.elapsed() >= HEARTBEAT {
+                        if let Some(lease) = &self.lease {
+                            self.store.heartbeat(lease)?;
+                        }
+                        last_heartbeat = Instant::now();
+                    }
+                    self.on_tick().await?;
+                    self.options.progress.snapshot(&self.snapshot());
+                }
+                _ = self.stop_rx.changed() => {}
+            }
+        }
+    }
+
+    /// Waits for every worker to report (after a kill), storing nothing more.
+    async fn drain_workers(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.inflight.is_empty() && Instant::now() < deadline {
+            match tokio::time::timeout(Duration::from_secs(1), self.rx.recv()).await {
+                Ok(Some(WorkerMsg::Finished(f))) => {
+                    self.inflight.remove(&f.task);
+                }
+                Ok(Some(WorkerMsg::Phase { ack, .. })) => {
+                    let _ = ack.send(());
+                }
+                Ok(Some(_)) | Err(_) => {}
+                Ok(None) => break,
+            }
+        }
+    }
+
+    pub(crate) fn index(&self, task: &TaskId) -> usize {
+        self.graph.index_of(task).expect("tasks come from the plan")
+    }
+
+    pub(crate) fn status(&self, task: &TaskId) -> TaskStatus {
+        self.statuses[self.index(task)]
+    }
+
+    /// Moves a task and mirrors the change; an illegal move is reported, not fatal.
+    pub(crate) fn set_status(
+        &mut self,
+        task: &TaskId,
+        to: TaskStatus,
+        reason: &str,
+    ) -> Result<bool, EngineError> {
+        match self.store.transition(task, to, Some(reason)) {
+            Ok(_) => {
+                let i = self.index(task);
+                self.statuses[i] = to;
+                Ok(true)
+            }
+            Err(StoreError::IllegalTransition { source, .. }) => {
+                self.note(format!("{task}: {source}"));
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Re-reads every status after moving ready and blocked tasks.
+    pub(crate) fn refresh(&mut self) -> Result<(), EngineError> {
+        self.store.refresh_readiness()?;
+        for record in self.store.tasks(&TaskFilter::default())? {
+            let i = self.index(&record.task.id);
+            self.statuses[i] = record.task.status;
+            self.plan.tasks[i].attempts = record.task.attempts;
+            self.plan.tasks[i].status = record.task.status;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn note(&self, text: String) {
+        tracing::info!("{text}");
+        self.options.progress.event(&RunEvent::Note { text });
+    }
+
+    /// Whether anything can still happen without a new `orch run`: a task is ready, a retry
+    /// is waiting for its backoff, or (when waiting for answers) a question is open.
+    fn can_progress(&self) -> bool {
+        let ready = self.statuses.contains(&TaskStatus::Ready);
+        let waiting_human = self.options.wait_for_answers
+            && (self.escalator.open_messages() > 0 || self.escalator.held() > 0);
+        ready || waiting_human
+    }
+
+    fn schedule(&mut self) -> Result<(), EngineError> {
+        let free = self.options.parallel.saturating_sub(self.inflight.len());
+        if free == 0 {
+            return Ok(());
+        }
+        let now = Instant::now();
+        self.not_before.retain(|_, at| *at > now);
+        let mut masked = self.statuses.clone();
+        for task in self.not_before.keys() {
+            let i = self.index(task);
+            if masked[i] == TaskStatus::Ready {
+                masked[i] = TaskStatus::Failed;
+            }
+        }
+        for i in next_tasks(&self.graph, &masked, free) {
+            let task = self.graph.id(i).clone();
+            if self.statuses[i] == TaskStatus::Pending {
+                self.set_status(&task, TaskStatus::Ready, "dependencies completed")?;
+            }
+            self.launch(&task)?;
+        }
+        Ok(())
+    }
+
+    fn launch(&mut self, task_id: &TaskId) -> Result<(), EngineError> {
+        let i = self.index(task_id);
+        let record = self.store.task(task_id)?;
+        let attempt = record.task.attempts + 1;
+        let retry: RetryPlan = self
+            .store
+            .meta(&retry_key(task_id))?
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default();
+        let agent = match &retry.agent {
+            Some(name) => self.agent_named(name),
+            None => Arc::clone(&self.options.agent),
+        };
+        let previous = self.store.attempts(Some(task_id))?.pop();
+        let resume = previous
+            .as_ref()
+            .filter(|p| p.agent == agent.name())
+            .and_then(|p| p.agent_session_id.clone());
+        let feedback = (!retry.feedback.is_empty())
+            .then(|| retry.feedback.clone())
+            .or_else(|| previous.as_ref().and_then(|p| p.feedback.clone()));
+        let task = self.plan.tasks[i].clone();
+        let instructions = self.instructions(&task, attempt, feedback);
+        let log = orch_session::attempt_log_path(&self.options.orch_dir, task_id, attempt);
+        self.store.begin_attempt(&AttemptRecord {
+            task: task_id.clone(),
+            attempt,
+            agent: agent.name().to_owned(),
+            session_id: String::new(),
+            session_name: String::new(),
+            log_path: log.display().to_string(),
+            worktree: self
+                .shared
+                .worktrees
+                .worktree_path(task_id)
+                .display()
+                .to_string(),
+            base_sha: String::new(),
+            started_at: time::OffsetDateTime::now_utc(),
+            ended_at: None,
+            result: None,
+            summary: None,
+            quality: None,
+            quality_report: None,
+            agent_outcome: None,
+            agent_session_id: None,
+            cost_usd: None,
+            agent_ms: None,
+            changed_files: Vec::new(),
+            feedback: None,
+        })?;
+        self.store.set_meta(&retry_key(task_id), "")?;
+        self.statuses[i] = TaskStatus::Running;
+        self.options.progress.event(&RunEvent::TaskPhase {
+            task: task_id.clone(),
+            status: TaskStatus::Running,
+        });
+        self.spawn(Job {
+            upstream_epics: self.upstream_epics(&task),
+            task,
+            attempt,
+            agent,
+            stage: Stage::Start {
+                instructions,
+                resume,
+                fresh_worktree: retry.fresh_worktree,
+                non_interactive: retry.non_interactive,
+            },
+        });
+        Ok(())
+    }
+
+    /// The epics of `task`'s dependencies other than its own, in plan order.
+    pub(crate) fn upstream_epics(&self, task: &orch_core::Task) -> Vec<EpicId> {
+        let mut out: Vec<EpicId> = Vec::new();
+        for dep in &task.depends_on {
+            if let Some(d) = self.plan.task(dep)
+                && d.epic != task.epic
+                && !out.contains(&d.epic)
+            {
+                out.push(d.epic.clone());
+            }
+        }
+        out
+    }
+
+    pub(crate) fn spawn(&mut self, job: Job) {
+        self.inflight.insert(
+            job.task.id.clone(),
+            InFlight {
+                attempt: job.attempt,
+                started: Instant::now(),
+                last_output: None,
+                session: None,
+            },
+        );
+        tokio::spawn(worker::run(Arc::clone(&self.shared), job, self.tx.clone()));
+    }
+
+    pub(crate) fn agent_named(&self, name: &str) -> Arc<dyn orch_session::Agent> {
+        if name == self.options.agent.name() {
+            return Arc::clone(&self.options.agent);
+        }
+        if let Some(agent) = self
+            .options
+            .alternate_agents
+            .iter()
+            .find(|a| a.name() == name)
+        {
+            return Arc::clone(agent);
+        }
+        match crate::options::agent_named(name, &self.options.config.run.agent_command) {
+            Ok(agent) => agent,
+            Err(e) => {
+                self.note(format!(
+                    "cannot use agent `{name}` ({e}); using {}",
+                    self.options.agent.name()
+                ));
+                Arc::clone(&self.options.agent)
+            }
+        }
+    }
+
+    fn instructions(
+        &self,
+        task: &orch_core::Task,
+        attempt: u32,
+        feedback: Option<String>,
+    ) -> String {
+        let delivered = task
+            .depends_on
+            .iter()
+            .filter_map(|dep| {
+                let t = self.plan.task(dep)?;
+                let files = self
+                    .store
+                    .attempts(Some(dep))
+                    .ok()?
+                    .into_iter()
+                    .rev()
+                    .find(|a| a.result.as_deref() == Some("passed"))
+                    .map(|a| a.changed_files)
+                    .unwrap_or_default();
+                Some(orch_ai::Delivered {
+                    task: dep.clone(),
+                    title: t.title.clone(),
+                    summary: if files.is_empty() {
+                        "merged into the epic branch".into()
+                    } else {
+                        format!("changed {}", files.join(", "))
+                    },
+                })
+            })
+            .collect();
+        let q = &self.options.config.quality;
+        let gate = if self.options.gate.is_some() {
+            vec![
+                format!(
+                    "overall quality score at least {:.2} over the 8 dimensions",
+                    q.threshold
+                ),
+                "no syntax or type errors, no high-severity security findings".into(),
+                format!(
+                    "all tests pass; line coverage at least {:.0}% where measured",
+                    q.coverage_threshold
+                ),
+                format!("public items documented ({:.0}%)", q.docs_threshold * 100.0),
+            ]
+        } else {
+            vec!["the change is committed in this worktree (the quality gate is off)".into()]
+        };
+        orch_ai::write_instructions(
+            &self.plan,
+            task,
+            &orch_ai::InstructionContext {
+                prd: self.options.prd.as_ref(),
+                delivered,
+                gate,
+                attempt,
+                feedback,
+            },
+        )
+    }
+
+    async fn handle(&mut self, msg: WorkerMsg) -> Result<(), EngineError> {
+        match msg {
+            WorkerMsg::SessionStarted {
+                task,
+                attempt,
+                handle,
+                base_sha,
+                adopted,
+            } => {
+                self.store.record_session(
+                    &task,
+                    attempt,
+                    &handle.id.to_string(),
+                    &handle.name,
+                    &base_sha,
+                    adopted,
+                )?;
+                if let Some(f) = self.inflight.get_mut(&task) {
+                    f.session = Some(handle.id);
+                }
+                let attach = self
+                    .shared
+                    .pool
+                    .backend()
+                    .attach_command(&handle)
+                    .map(|argv| argv.join(" "));
+                let agent = self
+                    .store
+                    .attempts(Some(&task))?
+                    .pop()
+                    .map(|a| a.agent)
+                    .unwrap_or_default();
+                self.options.progress.event(&RunEvent::TaskStarted {
+                    task,
+                    attempt,
+                    agent,
+                    attach,
+                });
+            }
+            WorkerMsg::Phase { task, status, ack } => {
+                let reason = match status {
+                    TaskStatus::Verifying => "agent finished; verifying",
+                    TaskStatus::Merging => "verified; in the merge queue",
+                    _ => "worker",
+                };
+                if self.status(&task) != status {
+                    self.set_status(&task, status, reason)?;
+                }
+                self.options
+                    .progress
+                    .event(&RunEvent::TaskPhase { task, status });
+                let _ = ack.send(());
+            }
+            WorkerMsg::ScopeViolation { task, files } => {
+                self.store.append_event(&Event::ScopeViolation {
+                    task: task.clone(),
+                    files: files.iter().take(20).cloned().collect(),
+                })?;
+                self.options
+                    .progress
+                    .event(&RunEvent::ScopeViolation { task, files });
+            }
+            WorkerMsg::Finished(finished) => self.finished(*finished).await?,
+        }
+        Ok(())
+    }
+
+    async fn finished(&mut self, f: worker::Finished) -> Result<(), EngineError> {
+        self.inflight.remove(&f.task);
+        *self.busy.entry(f.task.clone()).or_default() += f.busy;
+        self.agent_time += f.agent_time;
+        if let Some(c) = f.end.cost_usd {
+            *self.cost.get_or_insert(0.0) += c;
+        }
+        let quality = f.end.quality;
+        self.store.finish_attempt(&f.task, f.attempt, f.end)?;
+        match f.verdict {
+            Verdict::Merged { sha } => {
+                let epic = self.plan.tasks[self.index(&f.task)].epic.clone();
+                self.store.append_event(&Event::Merged {
+                    task: Some(f.task.clone()),
+                    source: orch_worktree::task_branch(&f.task),
+                    target: orch_worktree::epic_branch(&epic),
+                    sha,
+                })?;
+                self.complete(&f.task, "merged into its epic branch")
+                    .await?;
+                self.options.progress.event(&RunEvent::TaskCompleted {
+                    task: f.task.clone(),
+                    attempts: f.attempt,
+                    quality,
+                });
+                self.refresh()?;
+                self.finish_epic_if_done(&epic).await?;
+            }
+            Verdict::Interrupted => {
+                let summary = "stopped by the user; runs again on the next `orch run`";
+                self.set_status(&f.task, TaskStatus::Failed, "interrupted")?;
+                self.set_status(&f.task, TaskStatus::Ready, summary)?;
+                self.options.progress.event(&RunEvent::TaskFailed {
+                    task: f.task,
+                    attempt: f.attempt,
+                    kind: "interrupted".into(),
+                    summary: summary.into(),
+                    next: "interrupted".into(),
+                });
+            }
+            Verdict::Failed(failure) => {
+                let summary = format!("{}: {}", failure.kind.describe(), failure.message);
+                self.set_status(&f.task, TaskStatus::Failed, &summary)?;
+                self.on_failure(*failure).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks a merged task completed and removes its worktree and branch.
+    pub(crate) async fn complete(
+        &mut self,
+        task: &TaskId,
+        reason: &str,
+    ) -> Result<(), EngineError> {
+        self.set_status(task, TaskStatus::Completed, reason)?;
+        let worktrees = Arc::clone(&self.shared.worktrees);
+        let id = task.clone();
+        let removed = tokio::task::spawn_blocking(move || {
+            if worktrees.get(&id).is_err() {
+                return Ok(());
+            }
+            worktrees
+                .remove(
+                    &id,
+                    &orch_worktree::RemoveOptions::new()
+                        .force(true)
+                        .delete_branch(true),
+                )
+                .map(|_| ())
+        })
+        .await
+        .expect("worktree removal does not panic");
+        if let Err(e) = removed {
+            self.note(format!(
+                "{task}: merged, but its worktree could not be removed: {e}"
+            ));
+        }
+        Ok(())
+    }
+
+    fn on_session_event(&mut self, event: SessionEvent) {
+        let SessionEvent::Output { task, event, .. } = event else {
+            return;
+        };
+        let line = match event {
+            orch_session::AgentEvent::Text { text } => text,
+            orch_session::AgentEvent::ToolUse { name, .. } => format!("[{name}]"),
+            orch_session::AgentEvent::Output { line } => line,
+            _ => return,
+        };
+        if let Some(f) = self.inflight.get_mut(&task) {
+            let line = line
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim();
+            f.last_output = Some(line.chars().take(120).collect());
+        }
+    }
+
+    fn snapshot(&self) -> RunSnapshot {
+        let count = |s: TaskStatus| self.statuses.iter().filter(|x| **x == s).count();
+        let wave = (0..self.statuses.len())
+            .filter(|&i| !self.statuses[i].is_terminal())
+            .map(|i| self.graph.wave(i))
+            .min();
+        let mut active: Vec<ActiveTask> = self
+            .inflight
+            .iter()
+            .map(|(task, f)| ActiveTask {
+                task: task.clone(),
+                status: self.status(task),
+                attempt: f.attempt,
+                elapsed: f.started.elapsed(),
+                last_output: f.last_output.clone(),
+            })
+            .collect();
+        active.sort_by(|a, b| a.task.cmp(&b.task));
+        RunSnapshot {
+            wave,
+            waves: self.graph.wave_count(),
+            done: count(TaskStatus::Completed),
+            dropped: count(TaskStatus::Skipped) + count(TaskStatus::Cancelled),
+            total: self.statuses.len(),
+            elapsed: self.started.elapsed(),
+            escalated: count(TaskStatus::Escalated),
+            active,
+        }
+    }
+
+    /// When every task of the epic is completed, its branch goes into the base branch as
+    /// configured. Done once per epic (remembered in the store).
+    pub(crate) async fn finish_epic_if_done(&mut self, epic: &EpicId) -> Result<(), EngineError> {
+        if self.epics_finished.contains(epic) {
+            return Ok(());
+        }
+        let all_done = self
+            .plan
+            .tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| &t.epic == epic)
+            .all(|(i, _)| self.statuses[i] == TaskStatus::Completed);
+        if !all_done {
+            return Ok(());
+        }
+        let outcome = crate::epic::finish(&self.shared, &self.options, epic, &self.plan).await;
+        if let Some(sha) = &outcome.merged_sha {
+            self.store.append_event(&Event::Merged {
+                task: None,
+                source: orch_worktree::epic_branch(epic),
+                target: outcome.target.clone(),
+                sha: sha.clone(),
+            })?;
+        }
+        self.store.set_meta(&epic_key(epic), &outcome.summary)?;
+        self.epics_finished.insert(epic.clone());
+        self.options.progress.event(&RunEvent::EpicFinished {
+            epic: epic.clone(),
+            outcome: outcome.summary,
+        });
+        Ok(())
+    }
+
+    fn report(&self, outcome: RunOutcome) -> Result<RunReport, EngineError> {
+        let attempts = self.store.attempts(None)?;
+        let tasks: Vec<TaskSummary> = self
+            .store
+            .tasks(&TaskFilter::default())?
+            .into_iter()
+            .map(|r| {
+                let quality = attempts
+                    .iter()
+                    .rev()
+                    .filter(|a| a.task == r.task.id)
+                    .find_map(|a| a.quality);
+                TaskSummary {
+                    busy: self.busy.get(&r.task.id).copied().unwrap_or_default(),
+                    task: r.task.id,
+                    title: r.task.title,
+                    status: r.task.status,
+                    attempts: r.task.attempts,
+                    quality,
+                }
+            })
+            .collect();
+        let open_questions = self
+            .escalator
+            .messages()
+            .filter(|m| m.is_pending())
+            .map(|m| m.id.to_string())
+            .collect();
+        Ok(RunReport {
+            outcome,
+            makespan: self.started.elapsed(),
+            serial: tasks.iter().map(|t| t.busy).sum(),
+            agent_time: self.agent_time,
+            parallel: self.options.parallel,
+            tasks,
+            cost_usd: self.cost,
+            open_questions,
+        })
+    }
+}
+
+pub(crate) fn epic_key(epic: &EpicId) -> String {
+    format!("engine.epic_finished.{epic}")
+}
+
+fn load_escalator(store: &Store, options: &EngineOptions) -> Result<Escalator, EngineError> {
+    let clock: Arc<dyn orch_core::Clock> = Arc::new(orch_core::SystemClock);
+    let state = match store.meta(ESCALATOR_KEY)? {
+        Some(json) if !json.is_empty() => serde_json::from_str(&json).ok(),
+        _ => None,
+    };
+    let state = match state {
+        Some(state) => state,
+        None => {
+            let messages = store
+                .messages()?
+                .into_iter()
+                .filter_map(|m| serde_json::from_str(&m.json).ok());
+            orch_escalation::EscalatorState::from_messages(messages)
+        }
+    };
+    Ok(Escalator::with_state(
+        options.escalation.clone(),
+        clock,
+        state,
+    )?)
+}

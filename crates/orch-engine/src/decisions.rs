@@ -1,0 +1,367 @@
+//! The conductor's side of escalation: each failure goes to the [`Escalator`], whose
+//! decision is carried out here (retry after a backoff with feedback, a question to a human,
+//! hold, or a quiet action); answers written to the store by `orch msg answer` (or the
+//! dashboard) are picked up on every tick, as are expiries and held escalations.
+//!
+//! [`Escalator`]: orch_escalation::Escalator
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use orch_core::{Event, TaskId, TaskStatus};
+use orch_escalation::{
+    Action, Decision, FailureContext, MessageState, NotifyReport, Outcome, PmMessage,
+};
+
+use crate::EngineError;
+use crate::conductor::{Conductor, ESCALATOR_KEY, RetryPlan, retry_key};
+use crate::progress::RunEvent;
+
+impl Conductor {
+    pub(crate) async fn on_failure(&mut self, failure: FailureContext) -> Result<(), EngineError> {
+        let task = failure.task.clone();
+        let attempt = failure.attempt;
+        let kind = failure.kind.as_str().to_owned();
+        let summary = failure.message.clone();
+        let advisor = Arc::clone(&self.options.advisor);
+        let outcome = self.escalator.on_failure(failure, &*advisor).await;
+        let next = match &outcome.decision {
+            Decision::Retry { after, .. } if after.as_secs() > 0 => {
+                format!("retry in {} s", after.as_secs())
+            }
+            other => other.name().to_owned(),
+        };
+        self.options.progress.event(&RunEvent::TaskFailed {
+            task: task.clone(),
+            attempt,
+            kind,
+            summary,
+            next,
+        });
+        self.carry_out(&task, outcome).await
+    }
+
+    /// Carries out one escalator decision for `task` (which is `Failed`).
+    pub(crate) async fn carry_out(
+        &mut self,
+        task: &TaskId,
+        outcome: Outcome,
+    ) -> Result<(), EngineError> {
+        self.write_log(outcome.log.as_ref());
+        match outcome.decision {
+            Decision::Retry {
+                attempt,
+                after,
+                feedback,
+                fresh_worktree,
+                non_interactive,
+                ..
+            } => {
+                let plan = RetryPlan {
+                    feedback,
+                    fresh_worktree,
+                    non_interactive,
+                    agent: None,
+                };
+                self.plan_retry(task, &plan)?;
+                self.not_before.insert(task.clone(), Instant::now() + after);
+                let max = self.escalator.policy().max_retries;
+                self.set_status(
+                    task,
+                    TaskStatus::Ready,
+                    &format!("automatic retry {attempt} of {max}"),
+                )?;
+            }
+            Decision::Escalate { message, notify } => {
+                self.save_message(&message)?;
+                if self.status(task) == TaskStatus::Failed {
+                    self.set_status(
+                        task,
+                        TaskStatus::Escalated,
+                        &format!("waiting for an answer to {}", message.id),
+                    )?;
+                }
+                let report = if notify && !self.options.notifiers.is_empty() {
+                    self.options.notifiers.notify_all(&message).await
+                } else {
+                    NotifyReport::default()
+                };
+                let notified = self
+                    .escalator
+                    .record_notification(&message.id, &report)?
+                    .clone();
+                self.save_message(&notified)?;
+                self.options.progress.event(&RunEvent::Question {
+                    message: notified.id.to_string(),
+                    task: task.clone(),
+                    text: notified.render_text(),
+                });
+            }
+            Decision::Hold { reason } => {
+                self.note(format!(
+                    "{task}: escalation held back ({reason}); it waits for a free slot"
+                ));
+            }
+            Decision::Suppress { reason, action } => match action {
+                Some(action) => {
+                    self.note(format!(
+                        "{task}: not escalated ({reason}); applying `{}`",
+                        action.name()
+                    ));
+                    self.apply_action(task, action).await?;
+                }
+                None => self.note(format!("{task}: not escalated again ({reason})")),
+            },
+        }
+        self.save_escalator()
+    }
+
+    fn plan_retry(&mut self, task: &TaskId, plan: &RetryPlan) -> Result<(), EngineError> {
+        let json = serde_json::to_string(plan).expect("retry plans serialize");
+        self.store.set_meta(&retry_key(task), &json)?;
+        if !plan.feedback.is_empty() {
+            self.store.set_next_feedback(task, &plan.feedback)?;
+        }
+        Ok(())
+    }
+
+    /// Applies a decided action to a `Failed` or `Escalated` task.
+    pub(crate) async fn apply_action(
+        &mut self,
+        task: &TaskId,
+        action: Action,
+    ) -> Result<(), EngineError> {
+        let from_failed = |c: &mut Conductor| -> Result<(), EngineError> {
+            if c.status(task) == TaskStatus::Failed {
+                c.set_status(task, TaskStatus::Escalated, "decision taken")?;
+            }
+            Ok(())
+        };
+        match action {
+            Action::Accept => {
+                from_failed(self)?;
+                let shared = Arc::clone(&self.shared);
+                let t = self.plan.tasks[self.index(task)].clone();
+                let _turn = shared.merge_queue.lock().await;
+                let worktrees = Arc::clone(&shared.worktrees);
+                let merged = tokio::task::spawn_blocking(move || {
+                    worktrees
+                        .commit_pending(&t.id, &t.title)
+                        .map_err(|e| e.to_string())?;
+                    worktrees
+                        .merge_task(&t.id, &t.epic)
+                        .map_err(|e| e.to_string())
+                })
+                .await
+                .expect("merging does not panic");
+                match merged {
+                    Ok(outcome) => {
+                        let epic = self.plan.tasks[self.index(task)].epic.clone();
+                        self.store.append_event(&Event::Merged {
+                            task: Some(task.clone()),
+                            source: outcome.source,
+                            target: outcome.target,
+                            sha: outcome.new_target_sha,
+                        })?;
+                        self.complete(task, "accepted by a human decision").await?;
+                        self.refresh()?;
+                        self.finish_epic_if_done(&epic).await?;
+                    }
+                    Err(problem) => {
+                        self.note(format!("{task}: accepted, but it does not merge ({problem}); retrying from the current epic tip"));
+                        self.plan_retry(
+                            task,
+                            &RetryPlan {
+                                feedback: format!("Your previous work did not merge cleanly: {problem}. Redo the task on the current code."),
+                                fresh_worktree: true,
+                                ..RetryPlan::default()
+                            },
+                        )?;
+                        self.set_status(
+                            task,
+                            TaskStatus::Ready,
+                            "accepted work did not merge; retrying",
+                        )?;
+                    }
+                }
+            }
+            Action::RetryWithInstructions {
+                instructions,
+                fresh_worktree,
+                non_interactive,
+            } => {
+                self.plan_retry(
+                    task,
+                    &RetryPlan {
+                        feedback: instructions,
+                        fresh_worktree,
+                        non_interactive,
+                        agent: None,
+                    },
+                )?;
+                self.set_status(task, TaskStatus::Ready, "retry decided")?;
+            }
+            Action::RetryWithAgent {
+                agent,
+                instructions,
+            } => {
+                let current = self
+                    .store
+                    .attempts(Some(task))?
+                    .pop()
+                    .map(|a| a.agent)
+                    .unwrap_or_else(|| self.options.agent.name().to_owned());
+                let agent = agent.or_else(|| {
+                    std::iter::once(&self.options.agent)
+                        .chain(self.options.alternate_agents.iter())
+                        .map(|a| a.name().to_owned())
+                        .find(|name| *name != current)
+                });
+                if agent.is_none() {
+                    self.note(format!(
+                        "{task}: no other agent is configured; retrying with {current}"
+                    ));
+                }
+                self.plan_retry(
+                    task,
+                    &RetryPlan {
+                        feedback: instructions,
+                        agent,
+                        ..RetryPlan::default()
+                    },
+                )?;
+                self.set_status(task, TaskStatus::Ready, "retry with another agent decided")?;
+            }
+            Action::SplitTask { hint } => {
+                self.set_status(
+                    task,
+                    TaskStatus::Skipped,
+                    &format!("to be split ({hint}); add the smaller tasks to the plan"),
+                )?;
+            }
+            Action::Skip => {
+                self.set_status(task, TaskStatus::Skipped, "skipped by decision")?;
+            }
+            Action::AbortRun => {
+                self.set_status(task, TaskStatus::Cancelled, "the run was aborted")?;
+                self.aborted = true;
+                self.stop.stop(crate::StopLevel::Graceful);
+            }
+        }
+        self.refresh()
+    }
+
+    /// Answers, expiries and held escalations; called on every tick.
+    pub(crate) async fn on_tick(&mut self) -> Result<(), EngineError> {
+        let seq = self.store.last_event_seq()?;
+        if seq != self.last_seen_seq {
+            self.last_seen_seq = seq;
+            self.pick_up_answers().await?;
+        }
+        for resolution in self.escalator.expire_due() {
+            self.write_log(resolution.log.as_ref());
+            self.save_message(&resolution.message)?;
+            let task = resolution.message.task.clone();
+            self.note(format!(
+                "{}: unanswered and expired; applying `{}`",
+                resolution.message.id,
+                resolution.action.name()
+            ));
+            self.apply_action(&task, resolution.action).await?;
+            self.save_escalator()?;
+        }
+        if self.escalator.held() > 0 {
+            let advisor = Arc::clone(&self.options.advisor);
+            for outcome in self.escalator.release_held(&*advisor).await {
+                let task = match &outcome.decision {
+                    Decision::Escalate { message, .. } => message.task.clone(),
+                    _ => continue,
+                };
+                self.carry_out(&task, outcome).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn pick_up_answers(&mut self) -> Result<(), EngineError> {
+        for stored in self.store.messages()? {
+            if stored.state != "decided" {
+                continue;
+            }
+            let Ok(decided) = serde_json::from_str::<PmMessage>(&stored.json) else {
+                self.note(format!(
+                    "{}: unreadable message in the store; ignored",
+                    stored.id
+                ));
+                continue;
+            };
+            let ours_pending = self
+                .escalator
+                .message(&decided.id)
+                .is_some_and(|m| !matches!(m.state, MessageState::Applied { .. }));
+            if !ours_pending {
+                continue;
+            }
+            let resolution = match self.escalator.record_answer(&decided) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.note(format!("{}: answer not applied: {e}", decided.id));
+                    continue;
+                }
+            };
+            self.write_log(resolution.log.as_ref());
+            let task = resolution.message.task.clone();
+            let action_name = resolution.action.name().to_owned();
+            let status = self.status(&task);
+            if matches!(status, TaskStatus::Escalated | TaskStatus::Failed) {
+                self.apply_action(&task, resolution.action).await?;
+            } else {
+                self.note(format!(
+                    "{}: answered, but {task} is {status} now; nothing to apply",
+                    decided.id
+                ));
+            }
+            let applied = self.escalator.mark_applied(&decided.id)?.clone();
+            self.save_message(&applied)?;
+            self.save_escalator()?;
+            self.options.progress.event(&RunEvent::DecisionApplied {
+                message: decided.id.to_string(),
+                task,
+                action: action_name,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn save_message(&mut self, message: &PmMessage) -> Result<(), EngineError> {
+        let json = serde_json::to_string(message).expect("messages serialize");
+        self.store.save_message(
+            message.id.as_str(),
+            &message.task,
+            message.state.name(),
+            &json,
+        )?;
+        Ok(())
+    }
+
+    pub(crate) fn save_escalator(&mut self) -> Result<(), EngineError> {
+        let json =
+            serde_json::to_string(self.escalator.state()).expect("escalator state serializes");
+        self.store.set_meta(ESCALATOR_KEY, &json)?;
+        Ok(())
+    }
+
+    fn write_log(&self, log: Option<&orch_escalation::DecisionLog>) {
+        let Some(log) = log else { return };
+        let output = serde_json::to_string(log).unwrap_or_default();
+        if let Err(e) = self.decisions.record(
+            "escalation",
+            "orch-escalation",
+            log.task.as_str(),
+            &output,
+            &log.decision,
+        ) {
+            tracing::warn!(error = %e, "cannot write the decision log");
+        }
+    }
+}
