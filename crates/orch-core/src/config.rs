@@ -35,6 +35,9 @@ pub const DEFAULT_CONFIG_TOML: &str = r#"# orch configuration. Every key is opti
 # agent_command = []
 # Run the quality gate on every task (turn off only to measure orch itself).
 # quality_gate = true
+# Changes outside a task's file scope: fail (the attempt fails and is retried with that
+# feedback) or report (an event and a warning only).
+# out_of_scope = "fail"
 # On Ctrl-C, how long running sessions may finish before they are killed, in seconds.
 # stop_grace_seconds = 30
 # When every task of an epic is done, its branch goes into the base branch: merge, leave,
@@ -142,6 +145,8 @@ pub struct RunConfig {
     pub agent_command: Vec<String>,
     /// Whether the quality gate runs on every task (default true).
     pub quality_gate: bool,
+    /// Changes outside a task's file scope: `fail` or `report` (default `fail`).
+    pub out_of_scope: String,
     /// Grace period for running sessions after Ctrl-C, in seconds (default 30).
     pub stop_grace_seconds: u32,
     /// What happens to a finished epic's branch: `merge`, `leave` or `pr` (default `merge`).
@@ -159,6 +164,7 @@ impl Default for RunConfig {
             backend: "auto".into(),
             agent_command: Vec::new(),
             quality_gate: true,
+            out_of_scope: "fail".into(),
             stop_grace_seconds: 30,
             on_epic_complete: "merge".into(),
         }
@@ -480,6 +486,9 @@ impl Config {
         }
         if !["auto", "tmux", "process"].contains(&self.run.backend.as_str()) {
             return Err(invalid("run.backend", "must be one of auto, tmux, process"));
+        }
+        if !["fail", "report"].contains(&self.run.out_of_scope.as_str()) {
+            return Err(invalid("run.out_of_scope", "must be one of fail, report"));
         }
         if !["merge", "leave", "pr"].contains(&self.run.on_epic_complete.as_str()) {
             return Err(invalid(

@@ -112,6 +112,7 @@ impl Conductor {
             merge_queue: Mutex::new(()),
             orch_dir: options.orch_dir.clone(),
             agent_env: options.agent_env.clone(),
+            fail_out_of_scope: options.fail_out_of_scope,
         });
         let (stop, stop_rx) = StopHandle::new();
         let (tx, rx) = mpsc::channel(256);

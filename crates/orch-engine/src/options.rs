@@ -82,6 +82,8 @@ pub struct EngineOptions {
     pub stop_grace: Duration,
     /// What to do with finished epics.
     pub epic_completion: EpicCompletion,
+    /// Fail an attempt that changed files outside its task's scope (`false`: report only).
+    pub fail_out_of_scope: bool,
     /// Extra environment for every agent session.
     pub agent_env: Vec<(String, String)>,
     /// The PRD the plan came from, for excerpts in instructions.
@@ -155,6 +157,7 @@ impl EngineOptions {
                 .then(|| Duration::from_secs(u64::from(run.idle_timeout_minutes) * 60)),
             stop_grace: Duration::from_secs(u64::from(run.stop_grace_seconds)),
             epic_completion: EpicCompletion::parse(&run.on_epic_complete)?,
+            fail_out_of_scope: run.out_of_scope != "report",
             agent_env: Vec::new(),
             prd: None,
             tick: Duration::from_millis(200),

@@ -26,6 +26,7 @@ pub(crate) struct Shared {
     pub merge_queue: Mutex<()>,
     pub orch_dir: PathBuf,
     pub agent_env: Vec<(String, String)>,
+    pub fail_out_of_scope: bool,
 }
 
 /// Where a worker starts.
@@ -383,16 +384,21 @@ impl Attempt<'_> {
         })
     }
 
-    async fn commit(&self) -> Result<(), String> {
+    /// Commits what the agent left; records the files of that commit (verification later
+    /// replaces them with everything changed since the base).
+    async fn commit(&mut self) -> Result<(), String> {
         let worktrees = Arc::clone(&self.shared.worktrees);
         let task = self.job.task.clone();
-        blocking(move || {
+        let commit = blocking(move || {
             worktrees
                 .commit_pending(&task.id, &task.title)
-                .map(|_| ())
                 .map_err(|e| format!("cannot commit the agent's work: {e}"))
         })
-        .await
+        .await?;
+        if let Some(commit) = commit {
+            self.end.changed_files = commit.files;
+        }
+        Ok(())
     }
 
     /// Checks the work: something changed, within scope (reported), and the gate passes.
@@ -423,9 +429,19 @@ impl Attempt<'_> {
                     .tx
                     .send(WorkerMsg::ScopeViolation {
                         task: self.job.task.id.clone(),
-                        files: outside,
+                        files: outside.clone(),
                     })
                     .await;
+                if self.shared.fail_out_of_scope {
+                    return Some(self.fail(
+                        FailureKind::OutOfScope,
+                        format!(
+                            "changed {} outside the task's files ({})",
+                            outside.join(", "),
+                            scope.join(", ")
+                        ),
+                    ));
+                }
             }
         }
         let diff = DiffStats {

@@ -236,6 +236,16 @@ impl RuleAdvisor {
                 .con("Needs replanning"),
                 skip(),
             ],
+            FailureKind::OutOfScope => vec![
+                DecisionOption::new("Retry within the task's files", retry(feedback.clone()))
+                    .pro("Keeps parallel tasks from colliding")
+                    .con("Costs another attempt")
+                    .recommended(),
+                DecisionOption::new("Accept the wider change", Action::Accept)
+                    .pro("Right if the extra files belong to the task after all")
+                    .con("Other tasks touching those files may conflict"),
+                skip(),
+            ],
             FailureKind::NoChanges => vec![
                 DecisionOption::new("Retry and make the changes", retry(feedback))
                     .pro("The agent is told that nothing was changed")
@@ -363,6 +373,10 @@ pub fn feedback_for(failure: &FailureContext) -> String {
         }
         FailureKind::NoChanges => {
             "You reported the task as done but no file changed. Make the changes the task asks for."
+        }
+        FailureKind::OutOfScope => {
+            "You changed files outside the files this task owns (listed in the instructions). \
+             Other tasks work on those in parallel: undo those changes and stay within scope."
         }
         FailureKind::RepeatedFailure => "The same failure repeated; try a different approach.",
     };

@@ -27,6 +27,9 @@ pub enum FailureKind {
     MergeConflict,
     /// The agent claimed it was done but the worktree has no changes.
     NoChanges,
+    /// The agent changed files outside the task's declared file scope (which parallel
+    /// tasks rely on to stay apart).
+    OutOfScope,
     /// The same failure (same [`Fingerprint`]) came back again and again; set by the
     /// escalator when its circuit breaker trips, or by the engine directly.
     RepeatedFailure,
@@ -34,7 +37,7 @@ pub enum FailureKind {
 
 impl FailureKind {
     /// Every kind.
-    pub const ALL: [FailureKind; 9] = [
+    pub const ALL: [FailureKind; 10] = [
         FailureKind::QualityBelowThreshold,
         FailureKind::TestsFailing,
         FailureKind::AgentCrashed,
@@ -43,6 +46,7 @@ impl FailureKind {
         FailureKind::Idle,
         FailureKind::MergeConflict,
         FailureKind::NoChanges,
+        FailureKind::OutOfScope,
         FailureKind::RepeatedFailure,
     ];
 
@@ -57,6 +61,7 @@ impl FailureKind {
             FailureKind::Idle => "idle",
             FailureKind::MergeConflict => "merge_conflict",
             FailureKind::NoChanges => "no_changes",
+            FailureKind::OutOfScope => "out_of_scope",
             FailureKind::RepeatedFailure => "repeated_failure",
         }
     }
@@ -72,6 +77,7 @@ impl FailureKind {
             FailureKind::Idle => "agent idle (probably waiting on a permission prompt)",
             FailureKind::MergeConflict => "merge conflict",
             FailureKind::NoChanges => "claimed done but changed nothing",
+            FailureKind::OutOfScope => "changed files outside its scope",
             FailureKind::RepeatedFailure => "repeated identical failure",
         }
     }

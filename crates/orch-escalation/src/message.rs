@@ -818,6 +818,9 @@ fn question_for(f: &FailureContext) -> String {
         FailureKind::MergeConflict => format!(
             "{task} conflicts with work already merged into its epic branch. How should we resolve it?"
         ),
+        FailureKind::OutOfScope => format!(
+            "The agent on {task} changed files outside the task's scope. Keep the change or redo it within scope?"
+        ),
         FailureKind::NoChanges => format!(
             "The agent reported {task} as done but changed no file. Was it already done, or should it try again?"
         ),

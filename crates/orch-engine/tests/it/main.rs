@@ -1,0 +1,7 @@
+//! Integration tests of orch-engine: real git repositories, real agent processes (the fake
+//! Claude Code), real SQLite stores, the real merge queue.
+
+mod adversarial;
+mod answers;
+mod plans;
+mod support;
