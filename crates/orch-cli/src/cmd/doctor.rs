@@ -81,6 +81,22 @@ pub fn run(repo: Option<&RepoPaths>, json: bool) -> CliResult {
             )),
         }
     }
+    match version_of("python3", &["--version"]) {
+        Some(v) => checks.push(check("python3", "ok", v)),
+        None => checks.push(check(
+            "python3",
+            "warn",
+            "not found: `orch demo` and the Python quality checks need it",
+        )),
+    }
+    match version_of("gh", &["--version"]) {
+        Some(v) => checks.push(check("gh", "ok", v)),
+        None => checks.push(check(
+            "gh",
+            "warn",
+            "not installed (only needed for on_epic_complete = \"pr\")",
+        )),
+    }
     // Presence only: a key's value is never printed.
     for key in ["ANTHROPIC_API_KEY", "OPENAI_API_KEY"] {
         let present = std::env::var_os(key).is_some_and(|v| !v.is_empty());
@@ -105,7 +121,33 @@ pub fn run(repo: Option<&RepoPaths>, json: bool) -> CliResult {
             Err(e) => checks.push(check(".orch", "fail", format!("not writable: {e}"))),
         }
         match repo.config() {
-            Ok(_) => checks.push(check("orch.toml", "ok", "valid")),
+            Ok(config) => {
+                checks.push(check("orch.toml", "ok", "valid"));
+                match orch_engine::escalation_policy(&config) {
+                    Ok(policy) => match policy.notify.build() {
+                        Ok(set) => checks.push(check(
+                            "escalation",
+                            "ok",
+                            format!(
+                                "{} retries, then a question; notifiers: {}",
+                                policy.max_retries,
+                                set.names().join(", ")
+                            ),
+                        )),
+                        Err(e) => checks.push(check("escalation", "fail", e.to_string())),
+                    },
+                    Err(e) => checks.push(check("escalation", "fail", e.to_string())),
+                }
+                let agent = orch_engine::agent_named(&config.run.agent, &config.run.agent_command);
+                match agent {
+                    Ok(a) => checks.push(check(
+                        "agent",
+                        "ok",
+                        format!("`orch run` uses {}", a.name()),
+                    )),
+                    Err(e) => checks.push(check("agent", "fail", e.to_string())),
+                }
+            }
             Err(e) => checks.push(check("orch.toml", "fail", e.message)),
         }
         match orch_store::Store::open_existing(&repo.state_db()) {

@@ -26,8 +26,11 @@ pub fn run(repo: &RepoPaths) -> CliResult {
     }
     let config = repo.config_file();
     if !config.exists() {
-        std::fs::write(&config, DEFAULT_CONFIG_TOML)
-            .map_err(|e| CliError::io(config.display(), e))?;
+        let text = format!(
+            "{DEFAULT_CONFIG_TOML}\n{}",
+            orch_escalation::DEFAULT_ESCALATION_TOML
+        );
+        std::fs::write(&config, text).map_err(|e| CliError::io(config.display(), e))?;
         created.push(relative(repo, &config));
     } else {
         // An existing file must still be valid, or every later command would fail.

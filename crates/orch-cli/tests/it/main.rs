@@ -8,6 +8,7 @@ mod msg;
 mod plan;
 mod prd;
 mod quality;
+mod run;
 mod session;
 mod status;
 mod support;
