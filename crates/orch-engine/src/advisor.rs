@@ -142,4 +142,24 @@ mod tests {
         assert!(parse_options("[]").is_none());
         assert!(parse_options("[{\"title\":\"x\",\"action\":{\"type\":\"explode\"}}]").is_none());
     }
+
+    #[test]
+    fn asks_the_model_and_falls_back_to_the_rules() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let failure = FailureContext::new(
+            orch_core::TaskId::new("TASK-A-001").unwrap(),
+            orch_escalation::FailureKind::TestsFailing,
+            "2 tests failed",
+        );
+        let reply = r#"[{"title":"Mock the clock","recommended":true,"action":{"type":"retry_with_instructions","instructions":"use a fake clock"}}]"#;
+        // The second request gets junk: the rules answer instead.
+        let advisor = ModelAdvisor::new(Box::new(orch_ai::ScriptedModel::new([reply, "sorry"])));
+        let options = runtime.block_on(advisor.options(&failure));
+        assert_eq!(options.len(), 1);
+        assert_eq!(options[0].title, "Mock the clock");
+        let fallback = runtime.block_on(advisor.options(&failure));
+        assert_eq!(fallback, RuleAdvisor::new().advise(&failure));
+    }
 }
