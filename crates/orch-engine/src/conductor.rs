@@ -661,21 +661,10 @@ impl Conductor {
         self.set_status(task, TaskStatus::Completed, reason)?;
         let worktrees = Arc::clone(&self.shared.worktrees);
         let id = task.clone();
-        let removed = tokio::task::spawn_blocking(move || {
-            if worktrees.get(&id).is_err() {
-                return Ok(());
-            }
-            worktrees
-                .remove(
-                    &id,
-                    &orch_worktree::RemoveOptions::new()
-                        .force(true)
-                        .delete_branch(true),
-                )
-                .map(|_| ())
-        })
-        .await
-        .expect("worktree removal does not panic");
+        let removed =
+            tokio::task::spawn_blocking(move || worker::discard_worktree(&worktrees, &id))
+                .await
+                .expect("worktree removal does not panic");
         if let Err(e) = removed {
             self.note(format!(
                 "{task}: merged, but its worktree could not be removed: {e}"

@@ -140,13 +140,10 @@ impl Conductor {
         let removed = tokio::task::spawn_blocking(move || {
             let mut problems = Vec::new();
             for info in worktrees.list().unwrap_or_default() {
-                if finished.contains(&info.task) {
-                    let options = orch_worktree::RemoveOptions::new()
-                        .force(true)
-                        .delete_branch(true);
-                    if let Err(e) = worktrees.remove(&info.task, &options) {
-                        problems.push(format!("{}: {e}", info.task));
-                    }
+                if finished.contains(&info.task)
+                    && let Err(e) = crate::worker::discard_worktree(&worktrees, &info.task)
+                {
+                    problems.push(format!("{}: {e}", info.task));
                 }
             }
             problems

@@ -548,15 +548,8 @@ fn prepare_worktree(
     upstream: &[EpicId],
     fresh: bool,
 ) -> Result<orch_worktree::TaskWorktree, String> {
-    if fresh && worktrees.get(task).is_ok() {
-        worktrees
-            .remove(
-                task,
-                &orch_worktree::RemoveOptions::new()
-                    .force(true)
-                    .delete_branch(true),
-            )
-            .map_err(|e| format!("cannot reset the worktree: {e}"))?;
+    if fresh {
+        discard_worktree(worktrees, task).map_err(|e| format!("cannot reset the worktree: {e}"))?;
     }
     let mut tip = worktrees
         .ensure_epic_branch(epic)
@@ -587,6 +580,21 @@ fn prepare_worktree(
     worktrees
         .create(task, &base)
         .map_err(|e| format!("cannot create the worktree: {e}"))
+}
+
+/// Removes the task's worktree (uncommitted changes included) and its branch; nothing to
+/// do when it has none. Used once a task is merged, finished, or starts over.
+pub(crate) fn discard_worktree(
+    worktrees: &WorktreeManager,
+    task: &TaskId,
+) -> Result<(), orch_worktree::WorktreeError> {
+    if worktrees.get(task).is_err() {
+        return Ok(());
+    }
+    let options = orch_worktree::RemoveOptions::new()
+        .force(true)
+        .delete_branch(true);
+    worktrees.remove(task, &options).map(|_| ())
 }
 
 /// `git rebase orch/epic/<EPIC>` in the task's worktree; aborted (and the branch left as it
