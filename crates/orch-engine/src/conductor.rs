@@ -43,6 +43,7 @@ pub(crate) fn retry_key(task: &TaskId) -> String {
 
 pub(crate) struct InFlight {
     pub attempt: u32,
+    pub agent: &'static str,
     pub started: Instant,
     pub last_output: Option<String>,
     pub session: Option<uuid::Uuid>,
@@ -443,6 +444,7 @@ impl Conductor {
             job.task.id.clone(),
             InFlight {
                 attempt: job.attempt,
+                agent: job.agent.name(),
                 started: Instant::now(),
                 last_output: None,
                 session: None,
@@ -553,8 +555,10 @@ impl Conductor {
                     &base_sha,
                     adopted,
                 )?;
+                let mut agent = String::new();
                 if let Some(f) = self.inflight.get_mut(&task) {
                     f.session = Some(handle.id);
+                    agent = f.agent.to_owned();
                 }
                 let attach = self
                     .shared
@@ -562,12 +566,6 @@ impl Conductor {
                     .backend()
                     .attach_command(&handle)
                     .map(|argv| argv.join(" "));
-                let agent = self
-                    .store
-                    .attempts(Some(&task))?
-                    .pop()
-                    .map(|a| a.agent)
-                    .unwrap_or_default();
                 self.options.progress.event(&RunEvent::TaskStarted {
                     task,
                     attempt,

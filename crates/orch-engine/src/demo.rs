@@ -305,8 +305,37 @@ pub struct DemoProject {
 }
 
 impl DemoProject {
-    /// Creates the project in `root` (an empty or missing directory).
+    /// Creates the project in `root` (an empty or missing directory). On failure nothing
+    /// of it is left: the directory is emptied again (or removed if this call made it).
     pub fn create(root: &Path) -> Result<DemoProject, EngineError> {
+        let existed = root.exists();
+        let created = DemoProject::write_all(root);
+        if created.is_err()
+            && !matches!(
+                created,
+                Err(EngineError::Config {
+                    key: "demo directory",
+                    ..
+                })
+            )
+        {
+            if existed {
+                for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+                    let path = entry.path();
+                    let _ = if path.is_dir() {
+                        std::fs::remove_dir_all(&path)
+                    } else {
+                        std::fs::remove_file(&path)
+                    };
+                }
+            } else {
+                let _ = std::fs::remove_dir_all(root);
+            }
+        }
+        created
+    }
+
+    fn write_all(root: &Path) -> Result<DemoProject, EngineError> {
         if root.exists()
             && std::fs::read_dir(root)
                 .map_err(EngineError::io("cannot read", root))?

@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::events::insert_event;
+use crate::events::commit_with_event;
 use crate::store::{millis, transition_in};
 use crate::{Store, StoreError, StoredEvent};
 
@@ -180,13 +180,7 @@ impl Store {
             agent: record.agent.clone(),
             adopted,
         };
-        let seq = insert_event(&tx, &event, now)?;
-        tx.commit()?;
-        Ok(StoredEvent {
-            seq,
-            at: now,
-            event,
-        })
+        commit_with_event(tx, event, now)
     }
 
     /// Records how an attempt ended, with an `AttemptFinished` event. The task's status is
@@ -220,13 +214,7 @@ impl Store {
             quality: end.quality,
             summary: end.summary,
         };
-        let seq = insert_event(&tx, &event, now)?;
-        tx.commit()?;
-        Ok(StoredEvent {
-            seq,
-            at: now,
-            event,
-        })
+        commit_with_event(tx, event, now)
     }
 
     /// Sets the feedback the next attempt of `task` gets (on its latest attempt row).

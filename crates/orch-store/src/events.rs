@@ -39,6 +39,18 @@ pub(crate) fn insert_event(
     Ok(conn.last_insert_rowid() as u64)
 }
 
+/// Inserts `event` and commits the transaction it belongs to: the last step of every write
+/// that records an event.
+pub(crate) fn commit_with_event(
+    tx: rusqlite::Transaction<'_>,
+    event: Event,
+    at: OffsetDateTime,
+) -> Result<StoredEvent, StoreError> {
+    let seq = insert_event(&tx, &event, at)?;
+    tx.commit()?;
+    Ok(StoredEvent { seq, at, event })
+}
+
 impl Store {
     /// Appends one event.
     pub fn append_event(&mut self, event: &Event) -> Result<StoredEvent, StoreError> {
@@ -46,13 +58,7 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let seq = insert_event(&tx, event, now)?;
-        tx.commit()?;
-        Ok(StoredEvent {
-            seq,
-            at: now,
-            event: event.clone(),
-        })
+        commit_with_event(tx, event.clone(), now)
     }
 
     /// Appends several events in one transaction; returns the last sequence number.

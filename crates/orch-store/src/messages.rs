@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::events::insert_event;
+use crate::events::commit_with_event;
 use crate::store::{from_millis, millis};
 use crate::{Store, StoreError, StoredEvent};
 
@@ -97,13 +97,7 @@ impl Store {
             task: task.clone(),
             state: state.to_owned(),
         };
-        let seq = insert_event(&tx, &event, now)?;
-        tx.commit()?;
-        Ok(StoredEvent {
-            seq,
-            at: now,
-            event,
-        })
+        commit_with_event(tx, event, now)
     }
 
     /// Every stored message, oldest first.

@@ -66,36 +66,26 @@ pub fn run(repo: Option<&RepoPaths>, json: bool) -> CliResult {
             "not found: agents run as plain processes and cannot be attached",
         )),
     }
-    for (agent, args) in [
-        ("claude", &["--version"][..]),
-        ("codex", &["--version"][..]),
-        ("gemini", &["--version"][..]),
-        ("aider", &["--version"][..]),
-    ] {
-        match version_of(agent, args) {
-            Some(v) => checks.push(check(agent, "ok", v)),
-            None => checks.push(check(
-                agent,
-                "warn",
-                "not installed (only needed for --agent ".to_owned() + agent + ")",
-            )),
-        }
-    }
-    match version_of("python3", &["--version"]) {
-        Some(v) => checks.push(check("python3", "ok", v)),
-        None => checks.push(check(
+    // Optional programs: a warning with what is missing without them.
+    let optional = [
+        ("claude", "not installed (only needed for --agent claude)"),
+        ("codex", "not installed (only needed for --agent codex)"),
+        ("gemini", "not installed (only needed for --agent gemini)"),
+        ("aider", "not installed (only needed for --agent aider)"),
+        (
             "python3",
-            "warn",
             "not found: `orch demo` and the Python quality checks need it",
-        )),
-    }
-    match version_of("gh", &["--version"]) {
-        Some(v) => checks.push(check("gh", "ok", v)),
-        None => checks.push(check(
+        ),
+        (
             "gh",
-            "warn",
             "not installed (only needed for on_epic_complete = \"pr\")",
-        )),
+        ),
+    ];
+    for (program, without) in optional {
+        match version_of(program, &["--version"]) {
+            Some(v) => checks.push(check(program, "ok", v)),
+            None => checks.push(check(program, "warn", without)),
+        }
     }
     // Presence only: a key's value is never printed.
     for key in ["ANTHROPIC_API_KEY", "OPENAI_API_KEY"] {

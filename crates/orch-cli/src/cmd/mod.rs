@@ -33,9 +33,3 @@ pub fn load_plan(store: &Store) -> CliResult<(Plan, DepGraph)> {
     let graph = plan.validate()?;
     Ok((plan, graph))
 }
-
-/// Moves `Pending` tasks whose dependencies are all completed to `Ready`, and those with a
-/// dependency that can never complete to `Blocked`, in one transaction. Returns how many moved.
-pub fn refresh_readiness(store: &mut Store) -> CliResult<usize> {
-    Ok(store.refresh_readiness()?)
-}

@@ -6,7 +6,7 @@ use orch_core::{Plan, PlanFormat, exit_code};
 use orch_store::ImportOutcome;
 
 use crate::cli::{FileFormat, ImportArgs};
-use crate::cmd::{load_plan, open_store, refresh_readiness};
+use crate::cmd::{load_plan, open_store};
 use crate::error::{CliError, CliResult};
 use crate::output::{minutes, print_json};
 use crate::repo::RepoPaths;
@@ -41,7 +41,7 @@ pub fn import(repo: &RepoPaths, args: &ImportArgs) -> CliResult {
         );
         return Ok(());
     }
-    refresh_readiness(&mut store)?;
+    store.refresh_readiness()?;
     let verb = if matches!(outcome, ImportOutcome::Replaced { .. }) {
         "Replaced the plan with"
     } else {

@@ -11,7 +11,7 @@ use orch_core::{Config, PlanFormat, exit_code};
 use orch_store::ImportOutcome;
 
 use crate::cli::{ModelFlags, PlanArgs, QuestionsArgs};
-use crate::cmd::{open_store, refresh_readiness};
+use crate::cmd::open_store;
 use crate::error::{CliError, CliResult};
 use crate::output::{minutes, print_json, truncate};
 use crate::repo::RepoPaths;
@@ -116,7 +116,7 @@ pub fn plan(repo: Option<&RepoPaths>, args: &PlanArgs) -> CliResult {
     if let Some(repo) = stored_repo {
         let mut store = open_store(repo)?;
         let imported = store.import_validated(&outcome.plan, &graph, args.replace)?;
-        refresh_readiness(&mut store)?;
+        store.refresh_readiness()?;
         std::fs::write(repo.orch_dir().join(STORED_PRD), &prd.text)
             .map_err(|e| CliError::io(repo.orch_dir().join(STORED_PRD).display(), e))?;
         if args.agents {

@@ -2,7 +2,7 @@
 
 use orch_core::{TaskId, TaskStatus, exit_code};
 
-use crate::cmd::{open_store, refresh_readiness};
+use crate::cmd::open_store;
 use crate::error::{CliError, CliResult};
 use crate::output::{minutes, print_json};
 use crate::repo::RepoPaths;
@@ -64,7 +64,7 @@ pub fn set_status(repo: &RepoPaths, id: &str, status: &str, reason: &str) -> Cli
     let from = store.task(&id)?.task.status;
     store.transition(&id, to, Some(reason))?;
     println!("{id}: {from} → {to}");
-    let moved = refresh_readiness(&mut store)?;
+    let moved = store.refresh_readiness()?;
     if moved > 0 {
         println!("{moved} other task(s) changed status as a consequence; see `orch status`.");
     }
