@@ -54,6 +54,9 @@ pub enum Command {
     /// Run the plan: each ready task in its own worktree with an agent, verified by the
     /// quality gate, merged through a queue; failures retried, then escalated.
     Run(RunArgs),
+    /// The live web dashboard on http://127.0.0.1:8765: progress, tasks, the dependency
+    /// graph, logs, and PM messages to answer from the browser.
+    Dashboard(DashboardArgs),
     /// The whole flow offline on a sample project: plan, parallel agents (replayed), the real
     /// quality gate, a retry, an escalation answered, merges, and a final report.
     Demo(DemoArgs),
@@ -82,6 +85,35 @@ pub struct RunArgs {
     /// Print the final report as JSON (progress goes to stderr).
     #[arg(long)]
     pub json: bool,
+    /// Serve the live dashboard beside the run (loopback; the URL with its token is printed).
+    #[arg(long)]
+    pub dashboard: bool,
+    /// Port of that dashboard (0 picks a free one).
+    #[arg(long, value_name = "PORT", default_value_t = orch_dashboard::DEFAULT_PORT, requires = "dashboard")]
+    pub dashboard_port: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct DashboardArgs {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, value_name = "PORT", default_value_t = orch_dashboard::DEFAULT_PORT)]
+    pub port: u16,
+    /// Address to listen on. Anything but loopback needs --token, and then every request
+    /// needs it.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// The token that allows answering (default: a new random one each start). At least 16
+    /// letters, digits or - _ . ~
+    #[arg(
+        long,
+        env = "ORCH_DASHBOARD_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// Also answer to this Host name (a LAN name, a reverse proxy). Repeatable.
+    #[arg(long = "allow-host", value_name = "HOST")]
+    pub allow_hosts: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -92,6 +124,13 @@ pub struct DemoArgs {
     /// Keep the temporary project to look at afterwards.
     #[arg(long)]
     pub keep: bool,
+    /// Serve the live dashboard beside the demo; its "human" then waits 30 s before
+    /// answering, so that you can answer from the page.
+    #[arg(long)]
+    pub dashboard: bool,
+    /// Port of that dashboard (0 picks a free one).
+    #[arg(long, value_name = "PORT", default_value_t = orch_dashboard::DEFAULT_PORT, requires = "dashboard")]
+    pub dashboard_port: u16,
     /// Agent sessions at once.
     #[arg(long, short = 'p', value_name = "N", default_value_t = 3)]
     pub parallel: u32,

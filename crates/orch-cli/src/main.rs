@@ -85,6 +85,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Msg(command) => cmd::msg::run(&repo, &command),
         Command::Worktree(command) => cmd::worktree::run(&repo, &command),
         Command::Run(args) => cmd::run::run(&repo, &args),
+        Command::Dashboard(args) => cmd::dashboard::run(&repo, &args),
         Command::Doctor(_) | Command::Quality(_) | Command::Demo(_) | Command::ReplayAgent(_) => {
             unreachable!("handled before the repository is required")
         }

@@ -451,10 +451,12 @@ fn script_for(plan: &Plan) -> ReplayScript {
 }
 
 /// Plays the human of the demo: answers every pending PM message in the store with its
-/// recommended option, exactly as `orch msg answer` does. Returns the messages answered.
+/// recommended option, exactly as `orch msg answer` does, once it has waited `min_age`.
+/// Returns the messages answered.
 pub fn answer_pending(
     store_path: &Path,
     note: &str,
+    min_age: std::time::Duration,
 ) -> Result<Vec<(String, TaskId, String)>, EngineError> {
     let mut store = Store::open_existing(store_path)?;
     let mut answered = Vec::new();
@@ -462,7 +464,8 @@ pub fn answer_pending(
         let Ok(message) = serde_json::from_str::<PmMessage>(&row.json) else {
             continue;
         };
-        if !message.is_pending() {
+        let age = time::OffsetDateTime::now_utc() - message.created_at;
+        if !message.is_pending() || age < min_age {
             continue;
         }
         let Some(option) = message.recommended().map(|o| o.key.letter().to_string()) else {

@@ -1,7 +1,7 @@
 //! The append-only event log.
 
 use orch_core::Event;
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -51,6 +51,18 @@ pub(crate) fn commit_with_event(
     Ok(StoredEvent { seq, at, event })
 }
 
+fn decode_event(seq: i64, at: i64, json: &str) -> Result<StoredEvent, StoreError> {
+    let event = serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
+        what: "event",
+        message: format!("event {seq}: {e}"),
+    })?;
+    Ok(StoredEvent {
+        seq: seq as u64,
+        at: from_millis(at),
+        event,
+    })
+}
+
 impl Store {
     /// Appends one event.
     pub fn append_event(&mut self, event: &Event) -> Result<StoredEvent, StoreError> {
@@ -94,17 +106,28 @@ impl Store {
         })?;
         rows.map(|row| {
             let (seq, at, json) = row?;
-            let event = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
-                what: "event",
-                message: format!("event {seq}: {e}"),
-            })?;
-            Ok(StoredEvent {
-                seq: seq as u64,
-                at: from_millis(at),
-                event,
-            })
+            decode_event(seq, at, &json)
         })
         .collect()
+    }
+
+    /// The newest event of this kind ([`Event::kind`], e.g. `run_started`), if any.
+    pub fn latest_event(&self, kind: &str) -> Result<Option<StoredEvent>, StoreError> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, at, json FROM events WHERE kind = ?1 ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row([kind], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })
+            .optional()?;
+        row.map(|(seq, at, json)| decode_event(seq, at, &json))
+            .transpose()
     }
 
     /// The newest sequence number, 0 when the log is empty.

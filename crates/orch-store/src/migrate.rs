@@ -74,6 +74,10 @@ const STEPS: &[&str] = &[
         PRIMARY KEY (task, attempt)
     );
     "#,
+    // 4: the newest event of a kind (the current run's start) without scanning the log
+    r#"
+    CREATE INDEX events_by_kind ON events(kind, seq);
+    "#,
 ];
 
 /// The schema version this build writes.

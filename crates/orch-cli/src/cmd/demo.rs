@@ -7,6 +7,7 @@ use orch_core::{Config, exit_code};
 use orch_engine::{DemoProject, EngineOptions, ReplayAgent};
 
 use crate::cli::DemoArgs;
+use crate::cmd::dashboard;
 use crate::cmd::progress::Renderer;
 use crate::cmd::run::{drive, finish};
 use crate::error::{CliError, CliResult};
@@ -76,17 +77,33 @@ pub fn run(args: &DemoArgs) -> CliResult {
     options.progress = Arc::clone(&renderer) as Arc<dyn orch_engine::Progress>;
     options.without_console_notifier()?;
 
+    let dashboard = if args.dashboard {
+        let (dashboard, line) = dashboard::beside_run(&root.join(".orch"), args.dashboard_port)?;
+        say(format!("{line}\n"));
+        Some(dashboard)
+    } else {
+        None
+    };
     // The demo's "human": answers each question with its recommended option, the way
-    // `orch msg answer` would from another terminal.
+    // `orch msg answer` would from another terminal; with a dashboard it leaves you time to
+    // answer from the page first.
+    let patience = if args.dashboard {
+        Duration::from_secs(30)
+    } else {
+        Duration::from_millis(400)
+    };
     let store_path = root.join(".orch/state.db");
     let human = Arc::clone(&renderer);
     let report = drive(options, &renderer, move |runtime| {
+        if let Some(dashboard) = dashboard {
+            dashboard::spawn(runtime, dashboard);
+        }
         runtime.spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(400)).await;
                 let path = store_path.clone();
                 let answered = tokio::task::spawn_blocking(move || {
-                    orch_engine::answer_pending(&path, "answered by the orch demo")
+                    orch_engine::answer_pending(&path, "answered by the orch demo", patience)
                 })
                 .await;
                 if let Ok(Ok(answered)) = answered {

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod dashboard;
 pub mod demo;
 pub mod doctor;
 pub mod graph;

@@ -7,6 +7,7 @@ use orch_core::exit_code;
 use orch_engine::{Conductor, EngineError, EngineOptions, RunOutcome, RunReport};
 
 use crate::cli::{ReplayAgentArgs, RunArgs};
+use crate::cmd::dashboard;
 use crate::cmd::progress::{Renderer, clock};
 use crate::error::{CliError, CliResult, chain};
 use crate::output::{Table, print_json};
@@ -59,7 +60,18 @@ pub fn run(repo: &RepoPaths, args: &RunArgs) -> CliResult {
     options.wait_for_answers = !args.no_wait;
     options.progress = Arc::clone(&renderer) as Arc<dyn orch_engine::Progress>;
     options.without_console_notifier()?;
-    let report = drive(options, &renderer, |_| {})?;
+    let dashboard = if args.dashboard {
+        let (dashboard, line) = dashboard::beside_run(&repo.orch_dir(), args.dashboard_port)?;
+        eprintln!("{line}");
+        Some(dashboard)
+    } else {
+        None
+    };
+    let report = drive(options, &renderer, |runtime| {
+        if let Some(dashboard) = dashboard {
+            dashboard::spawn(runtime, dashboard);
+        }
+    })?;
     finish(&report, args.json)
 }
 

@@ -1,0 +1,180 @@
+//! [`Dashboard`]: binds, then serves the page, the REST API and the live feed until told to
+//! stop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::routing::{get, post};
+use orch_session::Sessions;
+use orch_store::Store;
+use tokio::sync::broadcast;
+
+use crate::config::{DashboardConfig, DashboardError, Token};
+use crate::error::ApiError;
+use crate::feed::{self, Frame};
+use crate::guard::{self, Access};
+use crate::{api, assets};
+
+/// What every handler shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    store: Arc<Mutex<Store>>,
+    pub(crate) fanout: broadcast::Sender<Frame>,
+    pub(crate) sessions: Sessions,
+}
+
+impl Shared {
+    /// Runs `f` on the store on a blocking thread (SQLite calls block).
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<T, ApiError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = store
+                .lock()
+                .map_err(|_| ApiError::internal("the store lock is poisoned"))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|_| ApiError::internal("a store read panicked"))?
+    }
+}
+
+/// A dashboard bound to its address, ready to [`Dashboard::serve`].
+///
+/// Binding and serving are separate so that a caller learns the address (and a port in use)
+/// before anything runs, and can print the URL first.
+#[derive(Debug)]
+pub struct Dashboard {
+    listener: std::net::TcpListener,
+    addr: SocketAddr,
+    config: DashboardConfig,
+    store: Store,
+}
+
+impl Dashboard {
+    /// Checks the setup, opens the store and binds the address.
+    pub fn bind(config: DashboardConfig) -> Result<Dashboard, DashboardError> {
+        config.validate()?;
+        let store = Store::open_existing(&config.store_path)?;
+        let wanted = config.socket_addr();
+        let listener = std::net::TcpListener::bind(wanted).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AddrInUse {
+                DashboardError::PortInUse { addr: wanted }
+            } else {
+                DashboardError::Bind {
+                    addr: wanted,
+                    source,
+                }
+            }
+        })?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|source| DashboardError::Bind {
+                addr: wanted,
+                source,
+            })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| DashboardError::Bind {
+                addr: wanted,
+                source,
+            })?;
+        Ok(Dashboard {
+            listener,
+            addr,
+            config,
+            store,
+        })
+    }
+
+    /// The address it listens on (with the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The address to open without the token: read-only on loopback.
+    pub fn read_only_url(&self) -> String {
+        let host = if self.addr.ip().is_loopback() || self.addr.ip().is_unspecified() {
+            format!("127.0.0.1:{}", self.addr.port())
+        } else {
+            self.addr.to_string()
+        };
+        format!("http://{host}/")
+    }
+
+    /// The address with the token in its fragment: the page reads it from there, and a
+    /// fragment is never sent to a server, logged by a proxy or passed on as a referrer.
+    pub fn url(&self) -> String {
+        format!(
+            "{}#token={}",
+            self.read_only_url(),
+            self.config.token.expose()
+        )
+    }
+
+    /// The token (to hand to scripts that answer messages).
+    pub fn token(&self) -> &Token {
+        &self.config.token
+    }
+
+    /// Serves until `shutdown` completes. Needs a Tokio runtime with I/O and time enabled.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), DashboardError> {
+        let Dashboard {
+            listener,
+            addr,
+            config,
+            store,
+        } = self;
+        let listener =
+            tokio::net::TcpListener::from_std(listener).map_err(DashboardError::Serve)?;
+        let cursor = store.last_event_seq()?;
+        let shared = Arc::new(Shared {
+            store: Arc::new(Mutex::new(store)),
+            fanout: feed::channel(),
+            sessions: Sessions::open(&config.orch_dir),
+        });
+        let access = Arc::new(Access::new(&config, addr));
+        let poller = tokio::spawn(feed::poll(
+            Arc::clone(&shared),
+            cursor,
+            config.poll_interval,
+        ));
+        let app = router(shared, access);
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(DashboardError::Serve);
+        poller.abort();
+        served
+    }
+}
+
+fn router(shared: Arc<Shared>, access: Arc<Access>) -> Router {
+    let api = Router::new()
+        .route("/api/state", get(api::state))
+        .route("/api/tasks", get(api::tasks))
+        .route("/api/tasks/{id}", get(api::task))
+        .route("/api/tasks/{id}/log", get(api::task_log))
+        .route("/api/sessions", get(api::sessions))
+        .route("/api/messages", get(api::messages))
+        .route("/api/messages/{id}", get(api::message))
+        .route("/api/messages/{id}/answer", post(api::answer))
+        .route("/api/events", get(api::events))
+        .route("/ws", get(api::websocket))
+        .route("/api/{*rest}", get(api::no_such_endpoint))
+        .with_state(shared);
+    Router::new()
+        .route("/api/auth", get(guard::auth_probe))
+        .with_state(Arc::clone(&access))
+        .merge(api)
+        .merge(assets::routes())
+        .layer(axum::middleware::from_fn_with_state(access, guard::guard))
+}

@@ -1,0 +1,415 @@
+//! The JSON documents the API serves, read from the store. Plain functions of a [`Store`]:
+//! the handlers run them on a blocking thread.
+
+use std::collections::{BTreeMap, HashMap};
+
+use orch_core::{Event, TaskId, TaskStatus};
+use orch_escalation::PmMessage;
+use orch_store::{AttemptRecord, Store, StoreError, TaskFilter};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::error::ApiError;
+
+/// `GET /api/state`: the header figures.
+#[derive(Debug, Serialize)]
+pub struct StateView {
+    /// The plan, if one is imported.
+    pub plan: Option<PlanView>,
+    /// The lowest wave with unfinished tasks (1-based); `None` when all are done.
+    pub wave: Option<u32>,
+    /// Number of waves.
+    pub wave_count: u32,
+    /// Tasks in total.
+    pub total: usize,
+    /// Completed tasks.
+    pub completed: usize,
+    /// Tasks not started yet (pending or ready).
+    pub pending: usize,
+    /// Tasks being worked on (running, verifying, merging).
+    pub active: usize,
+    /// Failed, escalated or blocked tasks.
+    pub stuck: usize,
+    /// Count per status name.
+    pub by_status: BTreeMap<&'static str, usize>,
+    /// Attempts whose session has not ended.
+    pub active_sessions: usize,
+    /// PM messages waiting for an answer.
+    pub open_messages: usize,
+    /// The latest run.
+    pub run: Option<RunView>,
+    /// Total agent cost reported by the agents, in US dollars; `None` when none reported it.
+    pub cost_usd: Option<f64>,
+    /// The newest event's sequence number: subscribe to `/ws?after=` this.
+    pub last_seq: u64,
+}
+
+/// The imported plan.
+#[derive(Debug, Serialize)]
+pub struct PlanView {
+    /// Its name.
+    pub name: String,
+    /// Epics.
+    pub epics: usize,
+    /// Tasks.
+    pub tasks: usize,
+    /// When it was imported.
+    #[serde(with = "time::serde::rfc3339")]
+    pub imported_at: OffsetDateTime,
+}
+
+/// The latest `orch run`.
+#[derive(Debug, Serialize)]
+pub struct RunView {
+    /// Run id.
+    pub id: String,
+    /// When it started.
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    /// How it ended, while `None` it is still going (or died without saying).
+    pub outcome: Option<String>,
+    /// Milliseconds from start to end, or to now while it goes.
+    pub elapsed_ms: u64,
+    /// Agent adapter.
+    pub agent: String,
+    /// Sessions at once.
+    pub parallel: u32,
+}
+
+/// One task in `GET /api/tasks`.
+#[derive(Debug, Serialize)]
+pub struct TaskRow {
+    /// Id.
+    pub id: TaskId,
+    /// Title.
+    pub title: String,
+    /// Epic id.
+    pub epic: String,
+    /// Status name.
+    pub status: TaskStatus,
+    /// Wave (1-based).
+    pub wave: u32,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Quality score of the latest gated attempt, in [0, 1].
+    pub quality: Option<f64>,
+    /// Tasks it waits for.
+    pub depends_on: Vec<TaskId>,
+    /// Last status change.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// An epic and its tasks, in plan order.
+#[derive(Debug, Serialize)]
+pub struct EpicView {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Tasks.
+    pub tasks: Vec<TaskRow>,
+}
+
+/// `GET /api/tasks/{id}`.
+#[derive(Debug, Serialize)]
+pub struct TaskDetail {
+    /// The task as the list shows it.
+    #[serde(flatten)]
+    pub row: TaskRow,
+    /// What it is about.
+    pub description: String,
+    /// Acceptance criteria.
+    pub acceptance: Vec<String>,
+    /// Files it is expected to touch.
+    pub files: Vec<String>,
+    /// Every attempt, oldest first.
+    pub attempts_detail: Vec<AttemptView>,
+    /// The command that attaches a terminal to its running session, if any.
+    pub attach: Option<String>,
+    /// PM messages about it.
+    pub messages: Vec<String>,
+}
+
+/// One attempt at a task.
+#[derive(Debug, Serialize)]
+pub struct AttemptView {
+    /// Attempt number.
+    pub attempt: u32,
+    /// Agent adapter.
+    pub agent: String,
+    /// Session name.
+    pub session: String,
+    /// When it started.
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    /// When it ended.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub ended_at: Option<OffsetDateTime>,
+    /// `passed`, `gate_failed`, … while `None` it runs.
+    pub result: Option<String>,
+    /// One line on how it went.
+    pub summary: Option<String>,
+    /// Quality score.
+    pub quality: Option<f64>,
+    /// Score per dimension that ran (`tests` → 0.8).
+    pub breakdown: BTreeMap<String, f64>,
+    /// Dimensions left out, with the reason.
+    pub skipped: BTreeMap<String, String>,
+    /// Whether the gate passed.
+    pub gate_passed: Option<bool>,
+    /// Why the gate failed.
+    pub gate_failures: Vec<String>,
+    /// Agent cost in US dollars.
+    pub cost_usd: Option<f64>,
+    /// Agent wall time.
+    pub agent_ms: Option<u64>,
+    /// Files the attempt changed.
+    pub changed_files: Vec<String>,
+}
+
+/// Statuses counted as work in progress.
+fn is_active(status: TaskStatus) -> bool {
+    matches!(
+        status,
+        TaskStatus::Running | TaskStatus::Verifying | TaskStatus::Merging
+    )
+}
+
+pub(crate) fn state(store: &Store, now: OffsetDateTime) -> Result<StateView, StoreError> {
+    let summary = store.summary()?;
+    let count = |s: TaskStatus| summary.by_status.get(&s).copied().unwrap_or(0);
+    let by_status = summary
+        .by_status
+        .iter()
+        .map(|(s, n)| (s.as_str(), *n))
+        .collect();
+    let active: usize = TaskStatus::ALL
+        .into_iter()
+        .filter(|s| is_active(*s))
+        .map(count)
+        .sum();
+    let attempts = store.attempts(None)?;
+    let costs: Vec<f64> = attempts.iter().filter_map(|a| a.cost_usd).collect();
+    let open_messages = decode_messages(store)?
+        .iter()
+        .filter(|m| m.is_pending())
+        .count();
+    Ok(StateView {
+        plan: store.plan_info()?.map(|p| PlanView {
+            name: p.name,
+            epics: p.epics,
+            tasks: p.tasks,
+            imported_at: p.imported_at,
+        }),
+        wave: summary.current_wave,
+        wave_count: summary.wave_count,
+        total: summary.total,
+        completed: count(TaskStatus::Completed),
+        pending: count(TaskStatus::Pending) + count(TaskStatus::Ready),
+        active,
+        stuck: count(TaskStatus::Failed)
+            + count(TaskStatus::Escalated)
+            + count(TaskStatus::Blocked),
+        by_status,
+        active_sessions: attempts.iter().filter(|a| a.ended_at.is_none()).count(),
+        open_messages,
+        run: run(store, now)?,
+        cost_usd: (!costs.is_empty()).then(|| costs.iter().sum()),
+        last_seq: store.last_event_seq()?,
+    })
+}
+
+fn run(store: &Store, now: OffsetDateTime) -> Result<Option<RunView>, StoreError> {
+    let Some(started) = store.latest_event("run_started")? else {
+        return Ok(None);
+    };
+    let Event::RunStarted {
+        run,
+        parallel,
+        agent,
+        ..
+    } = started.event
+    else {
+        return Ok(None);
+    };
+    let finished = store
+        .latest_event("run_finished")?
+        .filter(|f| f.seq > started.seq);
+    let (outcome, elapsed_ms) = match finished.map(|f| f.event) {
+        Some(Event::RunFinished {
+            outcome,
+            elapsed_ms,
+            ..
+        }) => (Some(outcome), elapsed_ms),
+        _ => (
+            None,
+            u64::try_from((now - started.at).whole_milliseconds()).unwrap_or(0),
+        ),
+    };
+    Ok(Some(RunView {
+        id: run,
+        started_at: started.at,
+        outcome,
+        elapsed_ms,
+        agent,
+        parallel,
+    }))
+}
+
+/// The latest quality score of each task, from its attempts.
+fn latest_quality(attempts: &[AttemptRecord]) -> HashMap<&TaskId, f64> {
+    let mut out = HashMap::new();
+    for a in attempts {
+        if let Some(q) = a.quality {
+            // Attempts come oldest first: later ones overwrite.
+            out.insert(&a.task, q);
+        }
+    }
+    out
+}
+
+pub(crate) fn tasks(store: &Store) -> Result<Vec<EpicView>, StoreError> {
+    let Some(plan) = store.plan()? else {
+        return Ok(Vec::new());
+    };
+    let records = store.tasks(&TaskFilter::default())?;
+    let attempts = store.attempts(None)?;
+    let quality = latest_quality(&attempts);
+    let mut epics: Vec<EpicView> = plan
+        .epics
+        .iter()
+        .map(|e| EpicView {
+            id: e.id.to_string(),
+            name: e.name.clone(),
+            tasks: Vec::new(),
+        })
+        .collect();
+    for record in records {
+        let row = TaskRow {
+            quality: quality.get(&record.task.id).copied(),
+            id: record.task.id.clone(),
+            title: record.task.title.clone(),
+            epic: record.task.epic.to_string(),
+            status: record.task.status,
+            wave: record.wave,
+            attempts: record.task.attempts,
+            depends_on: record.task.depends_on.clone(),
+            updated_at: record.updated_at,
+        };
+        match epics.iter_mut().find(|e| e.id == row.epic) {
+            Some(epic) => epic.tasks.push(row),
+            None => epics.push(EpicView {
+                id: row.epic.clone(),
+                name: row.epic.clone(),
+                tasks: vec![row],
+            }),
+        }
+    }
+    Ok(epics)
+}
+
+pub(crate) fn task(store: &Store, raw_id: &str) -> Result<TaskDetail, ApiError> {
+    let id = TaskId::new(raw_id)
+        .map_err(|_| ApiError::not_found(format!("no task `{raw_id}` in this plan")))?;
+    let record = store.task(&id)?;
+    let attempts = store.attempts(Some(&id))?;
+    let messages = decode_messages(store)?
+        .into_iter()
+        .filter(|m| m.task == id)
+        .map(|m| m.id.to_string())
+        .collect();
+    let quality = attempts.iter().rev().find_map(|a| a.quality);
+    let task = record.task;
+    Ok(TaskDetail {
+        row: TaskRow {
+            id: task.id,
+            title: task.title,
+            epic: task.epic.to_string(),
+            status: task.status,
+            wave: record.wave,
+            attempts: task.attempts,
+            quality,
+            depends_on: task.depends_on,
+            updated_at: record.updated_at,
+        },
+        description: task.description,
+        acceptance: task.acceptance,
+        files: task.files,
+        attach: None,
+        attempts_detail: attempts.into_iter().map(attempt_view).collect(),
+        messages,
+    })
+}
+
+fn attempt_view(a: AttemptRecord) -> AttemptView {
+    let report = a.quality_report.as_ref();
+    let map_of = |key: &str| -> Option<&serde_json::Map<String, serde_json::Value>> {
+        report.and_then(|r| r.get(key)).and_then(|v| v.as_object())
+    };
+    let breakdown = map_of("breakdown")
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_f64()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let skipped = map_of("skipped")
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let gate_failures = report
+        .and_then(|r| r.get("gate_failures"))
+        .and_then(|v| v.as_array())
+        .map(|v| {
+            v.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    AttemptView {
+        attempt: a.attempt,
+        agent: a.agent,
+        session: a.session_name,
+        started_at: a.started_at,
+        ended_at: a.ended_at,
+        result: a.result,
+        summary: a.summary,
+        quality: a.quality,
+        breakdown,
+        skipped,
+        gate_passed: report
+            .and_then(|r| r.get("passed"))
+            .and_then(|v| v.as_bool()),
+        gate_failures,
+        cost_usd: a.cost_usd,
+        agent_ms: a.agent_ms,
+        changed_files: a.changed_files,
+    }
+}
+
+/// Every stored PM message, decoded, with the document each was read from (for the
+/// compare-and-set of an answer).
+pub(crate) fn messages_with_source(store: &Store) -> Result<Vec<(PmMessage, String)>, StoreError> {
+    store
+        .messages()?
+        .into_iter()
+        .map(|row| {
+            let message = serde_json::from_str(&row.json).map_err(|e| StoreError::Corrupt {
+                what: "PM message",
+                message: format!("{}: {e}", row.id),
+            })?;
+            Ok((message, row.json))
+        })
+        .collect()
+}
+
+pub(crate) fn decode_messages(store: &Store) -> Result<Vec<PmMessage>, StoreError> {
+    Ok(messages_with_source(store)?
+        .into_iter()
+        .map(|(m, _)| m)
+        .collect())
+}
