@@ -1,6 +1,7 @@
 //! Integration tests of the `orch` binary on real temporary git repositories, with `insta`
 //! snapshots of what a user sees.
 
+mod dashboard;
 mod doctor;
 mod errors;
 mod init;

@@ -144,3 +144,24 @@ fn timestamps_come_from_the_clock() {
         event.at
     );
 }
+
+#[test]
+fn the_latest_event_of_a_kind() {
+    let mut f = Fixture::with_plan();
+    assert_eq!(f.store.latest_event("run_started").unwrap(), None);
+    let started = |run: &str| Event::RunStarted {
+        run: run.into(),
+        parallel: 2,
+        agent: "claude".into(),
+        recovered: 0,
+    };
+    f.store.append_event(&started("run-1")).unwrap();
+    let second = f.store.append_event(&started("run-2")).unwrap();
+    f.store
+        .transition(&id("TASK-DB-001"), TaskStatus::Ready, None)
+        .unwrap();
+    let latest = f.store.latest_event("run_started").unwrap().unwrap();
+    assert_eq!(latest.seq, second.seq);
+    assert_eq!(latest.event, started("run-2"));
+    assert_eq!(f.store.latest_event("no_such_kind").unwrap(), None);
+}
