@@ -251,6 +251,8 @@ async function loadDetail() {
     parts.push(el("div", { class: "attach" }, "Follow:", el("code", {}, `orch session logs ${d.id} --follow`)));
   }
   if (d.attempts_detail.length) {
+    const gated = [...d.attempts_detail].reverse().find((a) => Object.keys(a.breakdown).length || Object.keys(a.skipped).length);
+    if (gated) parts.push(el("h3", { class: "muted" }, `Quality gate, attempt ${gated.attempt}`), bars(gated));
     parts.push(el("table", {},
       el("thead", {}, el("tr", {}, ["#", "Agent", "Result", "Quality", "Cost", "Agent time", "Summary"].map((h) => el("th", {}, h)))),
       el("tbody", {}, d.attempts_detail.map((a) => el("tr", { dataset: { attempt: a.attempt } },
@@ -260,8 +262,6 @@ async function loadDetail() {
         el("td", { class: "num" }, a.cost_usd === null ? "–" : `$${a.cost_usd.toFixed(3)}`),
         el("td", { class: "num" }, duration(a.agent_ms)),
         el("td", {}, a.summary || ""))))));
-    const gated = [...d.attempts_detail].reverse().find((a) => Object.keys(a.breakdown).length || Object.keys(a.skipped).length);
-    if (gated) parts.push(el("h3", { class: "muted" }, `Quality gate, attempt ${gated.attempt}`), bars(gated));
   } else {
     parts.push(el("p", { class: "muted" }, "Not attempted yet."));
   }

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use crate::error::ApiError;
 use crate::feed;
 use crate::server::Shared;
+use crate::transcript;
 use crate::views;
 
 type Api<T> = Result<Json<T>, ApiError>;
@@ -177,10 +178,24 @@ pub(crate) async fn task_log(
             Ok((task, record))
         })
         .await?;
+    let raw = flag(&query, "raw")?;
     let path = std::path::PathBuf::from(&record.log_path);
-    let (lines, truncated) = tokio::task::spawn_blocking(move || read_tail(&path, tail))
-        .await
-        .map_err(|_| ApiError::internal("reading the log panicked"))?;
+    let agent = record.agent.clone();
+    let (lines, truncated) = tokio::task::spawn_blocking(move || {
+        let (window, cut) = read_window(&path);
+        let lines = if raw {
+            window
+        } else {
+            let parser = transcript::parser_for(&agent);
+            window
+                .iter()
+                .flat_map(|line| transcript::readable(&*parser, line))
+                .collect()
+        };
+        last_lines(lines, tail, cut)
+    })
+    .await
+    .map_err(|_| ApiError::internal("reading the log panicked"))?;
     Ok(Json(LogTail {
         task,
         attempt: record.attempt,
@@ -190,9 +205,16 @@ pub(crate) async fn task_log(
     }))
 }
 
-/// The last `lines` lines of a file, escape sequences removed. A missing log is empty (the
-/// session may not have written yet).
-fn read_tail(path: &std::path::Path, lines: usize) -> (Vec<String>, bool) {
+/// The last `keep` of `lines`, and whether anything before them is not shown.
+fn last_lines(mut lines: Vec<String>, keep: usize, cut: bool) -> (Vec<String>, bool) {
+    let from = lines.len().saturating_sub(keep);
+    (lines.split_off(from), cut || from > 0)
+}
+
+/// The lines in the last [`MAX_TAIL_BYTES`] of a file, escape sequences removed, and
+/// whether the file goes on before them. A missing log is empty (the session may not have
+/// written yet).
+fn read_window(path: &std::path::Path) -> (Vec<String>, bool) {
     let Ok(mut file) = std::fs::File::open(path) else {
         return (Vec::new(), false);
     };
@@ -207,12 +229,7 @@ fn read_tail(path: &std::path::Path, lines: usize) -> (Vec<String>, bool) {
     if start > 0 && !all.is_empty() {
         all.remove(0); // Cut mid-line.
     }
-    let truncated = start > 0 || all.len() > lines;
-    let from = all.len().saturating_sub(lines);
-    (
-        all[from..].iter().map(|l| strip_ansi(l)).collect(),
-        truncated,
-    )
+    (all.iter().map(|l| strip_ansi(l)).collect(), start > 0)
 }
 
 /// Removes terminal escape sequences (colours, cursor moves) from a log line.
@@ -428,13 +445,23 @@ mod tests {
         let path = dir.path().join("log");
         let text: String = (1..=50).map(|i| format!("line {i}\n")).collect();
         std::fs::write(&path, text).unwrap();
-        let (lines, truncated) = read_tail(&path, 3);
+        let (window, cut) = read_window(&path);
+        assert_eq!(window.len(), 50);
+        assert!(!cut);
+        let (lines, truncated) = last_lines(window.clone(), 3, cut);
         assert_eq!(lines, ["line 48", "line 49", "line 50"]);
         assert!(truncated);
-        let (all, truncated) = read_tail(&path, 100);
+        let (all, truncated) = last_lines(window, 100, cut);
         assert_eq!(all.len(), 50);
         assert!(!truncated);
-        assert_eq!(read_tail(&dir.path().join("none"), 5), (vec![], false));
+        assert_eq!(read_window(&dir.path().join("none")), (vec![], false));
+        // A log bigger than the window starts at a whole line and says it was cut.
+        let big: String = (0..40_000).map(|i| format!("row {i}\n")).collect();
+        std::fs::write(&path, big).unwrap();
+        let (window, cut) = read_window(&path);
+        assert!(cut);
+        assert!(window[0].starts_with("row "));
+        assert_eq!(window.last().unwrap(), "row 39999");
     }
 
     #[test]

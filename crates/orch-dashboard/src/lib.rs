@@ -9,7 +9,8 @@
 //!   PM messages with their options, answerable by a click. Its HTML, script and styles are
 //!   compiled in: nothing is built or fetched at run time.
 //! - **the REST API** (JSON, for scripts too): `GET /api/state`, `/api/tasks`,
-//!   `/api/tasks/{id}`, `/api/tasks/{id}/log?tail=N`, `/api/sessions`,
+//!   `/api/tasks/{id}`, `/api/tasks/{id}/log?tail=N[&raw=true][&attempt=N]` (the agent's
+//!   stream-json read as steps, unless raw), `/api/sessions`,
 //!   `/api/messages[?pending=true]`, `/api/messages/{id}`, `/api/events?after=SEQ&limit=N`,
 //!   and `POST /api/messages/{id}/answer` with `{"option": "B", "note": "…"}`.
 //! - **the live feed** (`GET /ws?after=SEQ`): every event of the store's log after `SEQ`,
@@ -48,6 +49,7 @@ mod error;
 mod feed;
 mod guard;
 mod server;
+mod transcript;
 mod views;
 
 pub use config::{DEFAULT_PORT, DashboardConfig, DashboardError, MIN_TOKEN_LEN, Token};

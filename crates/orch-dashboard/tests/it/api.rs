@@ -412,3 +412,43 @@ async fn the_page_is_embedded_and_locked_down() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 204);
 }
+
+/// Conformance: a real Claude Code session log reads as steps on the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claude_code_log_reads_as_steps() {
+    let Some(fixtures) = orch_testutils::shared_fixtures_or_skip("claude-code") else {
+        return;
+    };
+    let repo = Repo::new();
+    let task = id("TASK-API-001");
+    let log = repo.orch_dir().join("logs/TASK-API-001-1.log");
+    std::fs::copy(fixtures.join("session_tool_use.jsonl"), &log).unwrap();
+    repo.store()
+        .begin_attempt(&crate::support::attempt(&task, 1, &log))
+        .unwrap();
+    let server = Server::start(&repo).await;
+    let (status, readable) = get(&server, "/api/tasks/TASK-API-001/log").await;
+    assert_eq!(status, 200, "{readable}");
+    assert_eq!(readable["running"], true);
+    let lines: Vec<&str> = readable["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(
+        lines.iter().any(|l| l.starts_with("● session started")),
+        "{lines:#?}"
+    );
+    assert!(lines.iter().any(|l| l.starts_with("→ ")), "{lines:#?}");
+    assert!(lines.iter().any(|l| l.starts_with("■ ")), "{lines:#?}");
+    assert!(lines.iter().all(|l| !l.starts_with('{')), "{lines:#?}");
+
+    let (_, raw) = get(&server, "/api/tasks/TASK-API-001/log?raw=true").await;
+    let raw_lines = raw["lines"].as_array().unwrap();
+    assert!(
+        raw_lines
+            .iter()
+            .all(|l| l.as_str().unwrap().starts_with('{'))
+    );
+}
