@@ -16,6 +16,7 @@ const app = {
   socket: null,
   retryMs: 500,
   refreshTimer: null,
+  refreshAgain: false,
   logTimer: null,
   run: null,
   runFetchedAt: 0,
@@ -378,13 +379,22 @@ async function refresh() {
   }
 }
 
+// One refresh at a time, at most every 250 ms: a burst of events costs one round of reads.
 function scheduleRefresh() {
-  if (app.refreshTimer) return;
-  app.refreshTimer = setTimeout(() => {
+  if (app.refreshTimer) {
+    // An event during a refresh may not be in what it read: go again after it.
+    app.refreshAgain = true;
+    return;
+  }
+  app.refreshAgain = false;
+  app.refreshTimer = setTimeout(async () => {
+    try {
+      await refresh();
+      if (app.selected) await loadDetail();
+    } catch (_) { /* the banner says why */ }
     app.refreshTimer = null;
-    refresh().catch(() => {});
-    if (app.selected) loadDetail();
-  }, 120);
+    if (app.refreshAgain) scheduleRefresh();
+  }, 250);
 }
 
 function describe(e) {
