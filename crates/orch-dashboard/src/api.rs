@@ -12,7 +12,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use orch_core::{SystemClock, TaskId};
-use orch_escalation::{PmMessage, answer_message, find_message};
+use orch_escalation::{PmMessage, answer_stored, find_message};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -352,25 +352,17 @@ pub(crate) async fn answer(
     }
     let answered = shared
         .read(move |store| {
-            let loaded = views::messages_with_source(store)?;
-            let list: Vec<PmMessage> = loaded.iter().map(|(m, _)| m.clone()).collect();
-            let message = find_message(&list, &id)?;
-            let read_as = loaded
-                .iter()
-                .find(|(m, _)| m.id == message.id)
-                .map(|(_, json)| json.clone())
-                .unwrap_or_default();
-            let answered = answer_message(message, &body.option, note.as_deref(), now())?;
-            let json = serde_json::to_string(&answered.message)
-                .map_err(|e| ApiError::internal(format!("cannot encode the answer: {e}")))?;
+            let loaded = views::stored_messages(store)?;
+            let answer = answer_stored(&loaded, &id, &body.option, note.as_deref(), now())?;
+            let message = &answer.answered.message;
             store.update_message_if(
-                answered.message.id.as_str(),
-                &read_as,
-                &answered.message.task,
-                answered.message.state.name(),
-                &json,
+                message.id.as_str(),
+                &answer.expected,
+                &message.task,
+                message.state.name(),
+                &answer.document,
             )?;
-            Ok(answered)
+            Ok(answer.answered)
         })
         .await?;
     Ok(Json(json!({

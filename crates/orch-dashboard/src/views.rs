@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use orch_core::{Event, TaskId, TaskStatus};
-use orch_escalation::PmMessage;
+use orch_escalation::{PmMessage, StoredPmMessage, decode_stored};
 use orch_store::{AttemptRecord, Store, StoreError, TaskFilter};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -393,23 +393,22 @@ fn attempt_view(a: AttemptRecord) -> AttemptView {
 
 /// Every stored PM message, decoded, with the document each was read from (for the
 /// compare-and-set of an answer).
-pub(crate) fn messages_with_source(store: &Store) -> Result<Vec<(PmMessage, String)>, StoreError> {
+pub(crate) fn stored_messages(store: &Store) -> Result<Vec<StoredPmMessage>, StoreError> {
     store
         .messages()?
-        .into_iter()
+        .iter()
         .map(|row| {
-            let message = serde_json::from_str(&row.json).map_err(|e| StoreError::Corrupt {
+            decode_stored(&row.id, &row.json).map_err(|e| StoreError::Corrupt {
                 what: "PM message",
-                message: format!("{}: {e}", row.id),
-            })?;
-            Ok((message, row.json))
+                message: format!("{e}: {}", e.source),
+            })
         })
         .collect()
 }
 
 pub(crate) fn decode_messages(store: &Store) -> Result<Vec<PmMessage>, StoreError> {
-    Ok(messages_with_source(store)?
+    Ok(stored_messages(store)?
         .into_iter()
-        .map(|(m, _)| m)
+        .map(|m| m.message)
         .collect())
 }

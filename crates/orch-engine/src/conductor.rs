@@ -378,31 +378,18 @@ impl Conductor {
         let instructions = self.instructions(&task, attempt, feedback);
         let log = orch_session::attempt_log_path(&self.options.orch_dir, task_id, attempt);
         self.store.begin_attempt(&AttemptRecord {
-            task: task_id.clone(),
-            attempt,
-            agent: agent.name().to_owned(),
-            session_id: String::new(),
-            session_name: String::new(),
-            log_path: log.display().to_string(),
             worktree: self
                 .shared
                 .worktrees
                 .worktree_path(task_id)
                 .display()
                 .to_string(),
-            base_sha: String::new(),
-            started_at: time::OffsetDateTime::now_utc(),
-            ended_at: None,
-            result: None,
-            summary: None,
-            quality: None,
-            quality_report: None,
-            agent_outcome: None,
-            agent_session_id: None,
-            cost_usd: None,
-            agent_ms: None,
-            changed_files: Vec::new(),
-            feedback: None,
+            ..AttemptRecord::starting(
+                task_id.clone(),
+                attempt,
+                agent.name(),
+                log.display().to_string(),
+            )
         })?;
         self.store.set_meta(&retry_key(task_id), "")?;
         self.statuses[i] = TaskStatus::Running;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use orch_core::{Config, Plan, TaskId};
-use orch_escalation::{PmMessage, answer_message};
+use orch_escalation::{answer_stored, decode_stored};
 use orch_store::Store;
 
 use crate::EngineError;
@@ -461,9 +461,10 @@ pub fn answer_pending(
     let mut store = Store::open_existing(store_path)?;
     let mut answered = Vec::new();
     for row in store.messages()? {
-        let Ok(message) = serde_json::from_str::<PmMessage>(&row.json) else {
+        let Ok(stored) = decode_stored(&row.id, &row.json) else {
             continue;
         };
+        let message = &stored.message;
         let age = time::OffsetDateTime::now_utc() - message.created_at;
         if !message.is_pending() || age < min_age {
             continue;
@@ -472,14 +473,20 @@ pub fn answer_pending(
             continue;
         };
         let now = time::OffsetDateTime::now_utc();
-        let done = answer_message(&message, &option, Some(note), now)?;
-        let json = serde_json::to_string(&done.message).expect("messages serialize");
+        let answer = answer_stored(
+            std::slice::from_ref(&stored),
+            &row.id,
+            &option,
+            Some(note),
+            now,
+        )?;
+        let done = &answer.answered;
         match store.update_message_if(
             &row.id,
-            &row.json,
+            &answer.expected,
             &done.message.task,
             done.message.state.name(),
-            &json,
+            &answer.document,
         ) {
             Ok(_) => answered.push((
                 row.id.clone(),

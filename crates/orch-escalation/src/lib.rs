@@ -80,6 +80,7 @@ mod message;
 mod notify;
 mod policy;
 mod secret;
+mod stored;
 
 pub use advisor::{Advisor, BoxFuture, DynAdvisor, RuleAdvisor, feedback_for};
 pub use escalator::{
@@ -105,3 +106,4 @@ pub use policy::{
     RateLimit,
 };
 pub use secret::{REDACTED, Secret};
+pub use stored::{StoredAnswer, StoredPmMessage, UndecodableMessage, answer_stored, decode_stored};

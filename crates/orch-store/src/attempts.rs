@@ -68,6 +68,40 @@ pub struct AttemptRecord {
     pub feedback: Option<String>,
 }
 
+impl AttemptRecord {
+    /// Attempt `attempt` at `task` by `agent`, starting now, with its log at `log_path`:
+    /// no session yet, no outcome. Set the other fields with struct update syntax.
+    pub fn starting(
+        task: TaskId,
+        attempt: u32,
+        agent: impl Into<String>,
+        log_path: impl Into<String>,
+    ) -> AttemptRecord {
+        AttemptRecord {
+            task,
+            attempt,
+            agent: agent.into(),
+            session_id: String::new(),
+            session_name: String::new(),
+            log_path: log_path.into(),
+            worktree: String::new(),
+            base_sha: String::new(),
+            started_at: OffsetDateTime::now_utc(),
+            ended_at: None,
+            result: None,
+            summary: None,
+            quality: None,
+            quality_report: None,
+            agent_outcome: None,
+            agent_session_id: None,
+            cost_usd: None,
+            agent_ms: None,
+            changed_files: Vec::new(),
+            feedback: None,
+        }
+    }
+}
+
 /// How an attempt ended, for [`Store::finish_attempt`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AttemptEnd {

@@ -2,9 +2,10 @@
 
 use orch_core::{SystemClock, exit_code};
 use orch_escalation::{
-    LifecycleError, ListFilter, PmMessage, answer_message, find_message, list_messages,
+    LifecycleError, ListFilter, PmMessage, StoredPmMessage, answer_stored, decode_stored,
+    find_message, list_messages,
 };
-use orch_store::{Store, StoreError, StoredMessage};
+use orch_store::{Store, StoreError};
 
 use crate::cli::MsgCommand;
 use crate::cmd::open_store;
@@ -31,18 +32,17 @@ impl From<LifecycleError> for CliError {
 }
 
 /// The stored messages, decoded, each with the document it was read from.
-fn load(store: &Store) -> CliResult<Vec<(PmMessage, StoredMessage)>> {
+fn load(store: &Store) -> CliResult<Vec<StoredPmMessage>> {
     store
         .messages()?
-        .into_iter()
+        .iter()
         .map(|row| {
-            let message: PmMessage = serde_json::from_str(&row.json).map_err(|e| {
+            decode_stored(&row.id, &row.json).map_err(|e| {
                 CliError::from(StoreError::Corrupt {
                     what: "PM message",
-                    message: format!("{}: {e}", row.id),
+                    message: chain(&e),
                 })
-            })?;
-            Ok((message, row))
+            })
         })
         .collect()
 }
@@ -50,7 +50,7 @@ fn load(store: &Store) -> CliResult<Vec<(PmMessage, StoredMessage)>> {
 pub fn run(repo: &RepoPaths, command: &MsgCommand) -> CliResult {
     let mut store = open_store(repo)?;
     let loaded = load(&store)?;
-    let messages: Vec<PmMessage> = loaded.iter().map(|(m, _)| m.clone()).collect();
+    let messages: Vec<PmMessage> = loaded.iter().map(|m| m.message.clone()).collect();
     match command {
         MsgCommand::List { json, all } => {
             let filter = if *all {
@@ -80,23 +80,15 @@ pub fn run(repo: &RepoPaths, command: &MsgCommand) -> CliResult {
             }
         }
         MsgCommand::Answer { id, option, note } => {
-            let message = find_message(&messages, id)?;
-            let read_as = &loaded
-                .iter()
-                .find(|(m, _)| m.id == message.id)
-                .map(|(_, row)| row.json.clone())
-                .unwrap_or_default();
             let now = orch_core::Clock::now(&SystemClock);
-            let answered = answer_message(message, option, note.as_deref(), now)?;
-            let json = serde_json::to_string(&answered.message).map_err(|e| {
-                CliError::new(exit_code::FAILURE, format!("cannot encode the answer: {e}"))
-            })?;
+            let answer = answer_stored(&loaded, id, option, note.as_deref(), now)?;
+            let answered = &answer.answered;
             store.update_message_if(
                 answered.message.id.as_str(),
-                read_as,
+                &answer.expected,
                 &answered.message.task,
                 answered.message.state.name(),
-                &json,
+                &answer.document,
             )?;
             println!(
                 "{}: answered {} for {}; the runner will apply it: {}",

@@ -109,3 +109,65 @@ fn serves_the_store_and_prints_the_url_with_its_token() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn run_serves_the_dashboard_beside_the_run() {
+    let repo = orch_testutils::TempRepo::new();
+    crate::support::ok(repo.path(), &["init"]);
+    let plan = repo.temp_dir().join("plan.toml");
+    std::fs::write(&plan, crate::run::plan_toml(&[("TASK-E-001", &[])])).unwrap();
+    crate::support::ok(repo.path(), &["plan", "import", plan.to_str().unwrap()]);
+    let path = crate::run::path_with_fake_claude(repo.temp_dir());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orch"))
+        .arg("-C")
+        .arg(repo.path())
+        .args(["run", "--agent", "claude", "--no-gate", "--dashboard"])
+        .args(["--dashboard-port", "0"])
+        .env("PATH", &path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| line.strip_prefix("dashboard: ").map(str::to_owned))
+        .expect("the dashboard URL on stderr");
+    // Keep draining stderr so the run never blocks on a full pipe.
+    let drain = std::thread::spawn(move || lines.map_while(Result::ok).count());
+    let base = url.split_once("/#token=").unwrap().0.to_owned();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let run = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let state: serde_json::Value = client
+                .get(format!("{base}/api/state"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if !state["run"].is_null() {
+                return state["run"].clone();
+            }
+            assert!(std::time::Instant::now() < deadline, "no run: {state}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    });
+    assert_eq!(run["agent"], "claude", "{run}");
+    let status = child.wait().unwrap();
+    drain.join().unwrap();
+    assert!(status.success(), "{status:?}");
+    // The dashboard ends with the run.
+    assert!(
+        std::net::TcpStream::connect(base.trim_start_matches("http://").trim_end_matches('/'))
+            .is_err()
+    );
+}

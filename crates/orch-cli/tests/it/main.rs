@@ -9,7 +9,7 @@ mod msg;
 mod plan;
 mod prd;
 mod quality;
-mod run;
+pub(crate) mod run;
 mod session;
 mod status;
 mod support;

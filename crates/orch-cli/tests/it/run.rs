@@ -58,7 +58,7 @@ fn demo_runs_the_whole_flow() {
     );
 }
 
-fn plan_toml(ids: &[(&str, &[&str])]) -> String {
+pub(crate) fn plan_toml(ids: &[(&str, &[&str])]) -> String {
     let mut out = String::from("name = \"crash\"\n[[epic]]\nid = \"E\"\nname = \"Epic\"\n");
     for (id, deps) in ids {
         let scenario = FakeScenario::new()
@@ -74,7 +74,7 @@ fn plan_toml(ids: &[(&str, &[&str])]) -> String {
 }
 
 /// `PATH` with a `claude` that is the fake agent.
-fn path_with_fake_claude(dir: &Path) -> String {
+pub(crate) fn path_with_fake_claude(dir: &Path) -> String {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::os::unix::fs::symlink(fake_agent_path(), bin.join("claude")).unwrap();

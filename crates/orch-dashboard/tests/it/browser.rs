@@ -146,6 +146,14 @@ impl Browser {
         panic!("`{body}` returned {last}, never {want}");
     }
 
+    /// Waits until the task's row in the table shows `status`.
+    async fn wait_for_row(&self, task: &str, status: &str) {
+        let script = format!(
+            r#"const r = document.querySelector('tr[data-task="{task}"]'); return r && r.dataset.status;"#
+        );
+        self.wait_for(&script, json!(status)).await;
+    }
+
     async fn click(&self, css: &str) {
         let found = call(
             &format!("{}/element", self.url),
@@ -197,12 +205,7 @@ async fn the_page_follows_the_store_and_answers_by_click() {
     browser
         .go(&server.url(&format!("/#token={}", server.token)))
         .await;
-    browser
-        .wait_for(
-            r#"const r = document.querySelector('tr[data-task="TASK-API-001"]'); return r && r.dataset.status;"#,
-            json!("ready"),
-        )
-        .await;
+    browser.wait_for_row("TASK-API-001", "ready").await;
     browser
         .wait_for(
             r#"return document.getElementById("conn").dataset.state;"#,
@@ -227,12 +230,7 @@ async fn the_page_follows_the_store_and_answers_by_click() {
             Some("agent started"),
         )
         .unwrap();
-    browser
-        .wait_for(
-            r#"return document.querySelector('tr[data-task="TASK-API-001"]').dataset.status;"#,
-            json!("running"),
-        )
-        .await;
+    browser.wait_for_row("TASK-API-001", "running").await;
     browser
         .wait_for(
             r#"return document.querySelector('.graph [data-node="TASK-API-001"]').dataset.status;"#,

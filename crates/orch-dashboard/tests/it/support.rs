@@ -133,26 +133,9 @@ impl Repo {
 
 pub fn attempt(task: &TaskId, n: u32, log: &Path) -> AttemptRecord {
     AttemptRecord {
-        task: task.clone(),
-        attempt: n,
-        agent: "claude".into(),
         session_id: format!("session-{n}"),
         session_name: format!("orch-{task}-{n}"),
-        log_path: log.display().to_string(),
-        worktree: "/tmp/none".into(),
-        base_sha: "0".repeat(40),
-        started_at: time::OffsetDateTime::now_utc(),
-        ended_at: None,
-        result: None,
-        summary: None,
-        quality: None,
-        quality_report: None,
-        agent_outcome: None,
-        agent_session_id: None,
-        cost_usd: None,
-        agent_ms: None,
-        changed_files: Vec::new(),
-        feedback: None,
+        ..AttemptRecord::starting(task.clone(), n, "claude", log.display().to_string())
     }
 }
 
