@@ -51,6 +51,20 @@ fn bad_setups_are_refused_before_listening() {
     );
 }
 
+/// The base address and the token of the first URL with a token that `lines` show.
+fn dashboard_url(lines: &mut impl Iterator<Item = std::io::Result<String>>) -> (String, String) {
+    let url = lines
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.split_whitespace()
+                .find(|w| w.contains("#token="))
+                .map(str::to_owned)
+        })
+        .expect("a URL with the token");
+    let (base, token) = url.split_once("/#token=").unwrap();
+    (base.to_owned(), token.to_owned())
+}
+
 #[test]
 fn serves_the_store_and_prints_the_url_with_its_token() {
     let repo = with_example_plan();
@@ -63,16 +77,7 @@ fn serves_the_store_and_prints_the_url_with_its_token() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|line| {
-            line.split_whitespace()
-                .find(|w| w.contains("#token="))
-                .map(str::to_owned)
-        })
-        .expect("a URL with the token");
-    let (base, token) = url.split_once("/#token=").unwrap();
+    let (base, token) = dashboard_url(&mut lines);
     assert_eq!(token.len(), 32);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -90,7 +95,7 @@ fn serves_the_store_and_prints_the_url_with_its_token() {
             .unwrap();
         let auth = client
             .get(format!("{base}/api/auth"))
-            .bearer_auth(token)
+            .bearer_auth(&token)
             .send()
             .await
             .unwrap()
@@ -130,14 +135,9 @@ fn run_serves_the_dashboard_beside_the_run() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|line| line.strip_prefix("dashboard: ").map(str::to_owned))
-        .expect("the dashboard URL on stderr");
+    let (base, _) = dashboard_url(&mut lines);
     // Keep draining stderr so the run never blocks on a full pipe.
     let drain = std::thread::spawn(move || lines.map_while(Result::ok).count());
-    let base = url.split_once("/#token=").unwrap().0.to_owned();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
