@@ -47,6 +47,7 @@ mod graph;
 mod id;
 mod plan;
 mod schedule;
+mod secrets;
 mod status;
 
 pub use clock::{Clock, SystemClock};
@@ -61,4 +62,5 @@ pub use graph::{
 pub use id::{EpicId, IdError, MAX_ID_LEN, TaskId, slugify, validate_name};
 pub use plan::{Category, Epic, PLAN_FORMAT_VERSION, Plan, PlanFormat, Priority, Task};
 pub use schedule::{dependencies_met, newly_blocked, newly_ready, next_tasks, priority_key};
+pub use secrets::{SECRET_PATTERNS, is_secret_name};
 pub use status::{IllegalTransition, TaskStatus, UnknownStatus, transition};

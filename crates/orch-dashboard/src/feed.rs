@@ -17,6 +17,7 @@ use orch_store::StoredEvent;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::redact::Redactor;
 use crate::server::Shared;
 
 /// One event, encoded once for every client.
@@ -33,13 +34,14 @@ pub(crate) const FANOUT_CAPACITY: usize = 4096;
 /// Keep-alive ping for idle connections (proxies drop silent ones).
 const PING_EVERY: Duration = Duration::from_secs(20);
 
-fn encode(event: &StoredEvent) -> Frame {
+/// The frame of one event, secrets redacted.
+fn encode(event: &StoredEvent, redactor: &Redactor) -> Frame {
+    // An event that cannot be encoded cannot exist: it was decoded from JSON.
+    let json = serde_json::to_string(event)
+        .unwrap_or_else(|_| format!(r#"{{"seq":{},"error":"unencodable"}}"#, event.seq));
     Frame {
         seq: event.seq,
-        // An event that cannot be encoded cannot exist: it was decoded from JSON.
-        json: serde_json::to_string(event)
-            .unwrap_or_else(|e| format!(r#"{{"seq":{},"error":"{e}"}}"#, event.seq))
-            .into(),
+        json: redactor.redact(&json).into_owned().into(),
     }
 }
 
@@ -61,7 +63,7 @@ pub(crate) async fn poll(shared: Arc<Shared>, mut cursor: u64, interval: Duratio
         for event in &batch {
             cursor = event.seq;
             // No subscribers is fine: the next client reads its backlog from the store.
-            let _ = shared.fanout.send(encode(event));
+            let _ = shared.fanout.send(encode(event, &shared.redactor));
         }
         if !full {
             tokio::time::sleep(interval).await;
@@ -135,7 +137,7 @@ async fn catch_up(shared: &Shared, socket: &mut WebSocket, sent: &mut u64) -> Re
         };
         let done = page.len() < PAGE;
         for event in &page {
-            let frame = encode(event);
+            let frame = encode(event, &shared.redactor);
             socket
                 .send(Message::Text(frame.json))
                 .await

@@ -48,6 +48,7 @@ mod config;
 mod error;
 mod feed;
 mod guard;
+mod redact;
 mod server;
 mod transcript;
 mod views;

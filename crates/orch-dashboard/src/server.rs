@@ -6,6 +6,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use orch_session::Sessions;
 use orch_store::Store;
@@ -15,6 +20,7 @@ use crate::config::{DashboardConfig, DashboardError, Token};
 use crate::error::ApiError;
 use crate::feed::{self, Frame};
 use crate::guard::{self, Access};
+use crate::redact::Redactor;
 use crate::{api, assets};
 
 /// What every handler shares.
@@ -23,6 +29,7 @@ pub(crate) struct Shared {
     store: Arc<Mutex<Store>>,
     pub(crate) fanout: broadcast::Sender<Frame>,
     pub(crate) sessions: Sessions,
+    pub(crate) redactor: Redactor,
 }
 
 impl Shared {
@@ -140,6 +147,7 @@ impl Dashboard {
             store: Arc::new(Mutex::new(store)),
             fanout: feed::channel(),
             sessions: Sessions::open(&config.orch_dir),
+            redactor: Redactor::from_env([config.token.expose().to_owned()]),
         });
         let access = Arc::new(Access::new(&config, addr));
         let poller = tokio::spawn(feed::poll(
@@ -170,6 +178,10 @@ fn router(shared: Arc<Shared>, access: Arc<Access>) -> Router {
         .route("/api/events", get(api::events))
         .route("/ws", get(api::websocket))
         .route("/api/{*rest}", get(api::no_such_endpoint))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            redact_responses,
+        ))
         .with_state(shared);
     Router::new()
         .route("/api/auth", get(guard::auth_probe))
@@ -177,4 +189,31 @@ fn router(shared: Arc<Shared>, access: Arc<Access>) -> Router {
         .merge(api)
         .merge(assets::routes())
         .layer(axum::middleware::from_fn_with_state(access, guard::guard))
+}
+
+/// Largest API response passed through the redactor (a plan of many thousand tasks).
+const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
+
+/// Passes every JSON response through the [`Redactor`].
+async fn redact_responses(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_RESPONSE_BYTES).await else {
+        return ApiError::internal("the response was too large to send").into_response();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let clean = shared.redactor.redact(&text).into_owned();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(clean))
 }

@@ -18,19 +18,11 @@ pub(crate) struct SecretScanner {
 
 impl SecretScanner {
     pub fn new() -> SecretScanner {
-        let rule = |name, re: &str, sev| (name, Regex::new(re).expect("secret regex"), sev);
         SecretScanner {
-            rules: vec![
-                rule("private key", r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----", Severity::High),
-                rule("AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", Severity::High),
-                rule("GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})\b", Severity::High),
-                rule("Slack token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}", Severity::High),
-                rule("Slack webhook", r"https://hooks\.slack\.com/services/T[A-Za-z0-9]+/B[A-Za-z0-9]+/[A-Za-z0-9]{12,}", Severity::High),
-                rule("Anthropic API key", r"\bsk-ant-[A-Za-z0-9_-]{20,}", Severity::High),
-                rule("OpenAI API key", r"\bsk-(?:proj-)?[A-Za-z0-9]{32,}", Severity::High),
-                rule("Google API key", r"\bAIza[0-9A-Za-z_-]{35}\b", Severity::High),
-                rule("Stripe secret key", r"\b[sr]k_live_[0-9A-Za-z]{20,}", Severity::High),
-            ],
+            rules: orch_core::SECRET_PATTERNS
+                .iter()
+                .map(|(name, re)| (*name, Regex::new(re).expect("secret regex"), Severity::High))
+                .collect(),
             assignment: Regex::new(
                 r#"(?i)\b(api[_-]?key|secret(?:[_-]?key)?|password|passwd|access[_-]?token|auth[_-]?token|client[_-]?secret)\b["']?\s*[:=]\s*["']([^"'\s]{12,})["']"#,
             )

@@ -452,3 +452,90 @@ async fn a_claude_code_log_reads_as_steps() {
             .all(|l| l.as_str().unwrap().starts_with('{'))
     );
 }
+
+/// Whatever an agent printed, a key never leaves the server: not in a log tail, a task's
+/// attempts, a PM message, the event list or the live feed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_never_leave_the_server() {
+    use futures_util::StreamExt;
+
+    let key = format!("sk-ant-api03-{}", "Zq7Xw2Lp".repeat(4));
+    let token = crate::support::user_token();
+    let repo = Repo::new();
+    let task = id("TASK-API-001");
+    let log = repo.orch_dir().join("logs/TASK-API-001-1.log");
+    std::fs::write(
+        &log,
+        format!(
+            "exporting ANTHROPIC_API_KEY={key}\nthe token is {}\n",
+            token.expose()
+        ),
+    )
+    .unwrap();
+    let mut store = repo.store();
+    store
+        .begin_attempt(&crate::support::attempt(&task, 1, &log))
+        .unwrap();
+    let mut config =
+        orch_dashboard::DashboardConfig::new(repo.orch_dir()).with_token(token.clone());
+    config.port = 0;
+    let server = Server::start_with(config).await;
+    let mut feed = tokio_tungstenite::connect_async(server.ws_url("?after=0"))
+        .await
+        .unwrap()
+        .0;
+    store
+        .finish_attempt(
+            &task,
+            1,
+            orch_store::AttemptEnd {
+                result: "api_error".into(),
+                summary: format!("401 for key {key}"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+
+    let mut seen = String::new();
+    for path in [
+        "/api/tasks/TASK-API-001/log",
+        "/api/tasks/TASK-API-001/log?raw=true",
+        "/api/tasks/TASK-API-001",
+        "/api/events?after=0&limit=1000",
+    ] {
+        let response = client().get(server.url(path)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        let body = response.text().await.unwrap();
+        assert!(body.contains("[redacted]"), "{path}: {body}");
+        assert!(
+            serde_json::from_str::<Value>(&body).is_ok(),
+            "{path} is still JSON"
+        );
+        seen.push_str(&body);
+    }
+    let last = store.last_event_seq().unwrap();
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(20), feed.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let text = frame.into_text().unwrap().to_string();
+        seen.push_str(&text);
+        let event: Value = serde_json::from_str(&text).unwrap();
+        if event["seq"] == last {
+            break;
+        }
+    }
+    assert!(seen.contains("401 for key [redacted]"), "{seen}");
+    assert!(!seen.contains(&key), "the key leaked");
+    assert!(!seen.contains(token.expose()), "the token leaked");
+    // The store itself is untouched: redaction is only on the way out.
+    assert!(
+        repo.store().attempts(Some(&task)).unwrap()[0]
+            .summary
+            .as_deref()
+            .unwrap()
+            .contains(&key)
+    );
+}
