@@ -399,9 +399,21 @@ pub(crate) async fn websocket(
         Some(_) => number(&query, "after", 0)?,
         None => shared.read(|s| Ok(s.last_event_seq()?)).await?,
     };
+    let permit = Arc::clone(&shared.clients)
+        .try_acquire_owned()
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too_many_clients",
+                "the dashboard serves as many live clients as it takes; try again later",
+            )
+        })?;
     Ok(upgrade
         .max_message_size(64 * 1024)
-        .on_upgrade(move |socket| feed::serve_client(shared, socket, after)))
+        .on_upgrade(move |socket| async move {
+            feed::serve_client(shared, socket, after).await;
+            drop(permit);
+        }))
 }
 
 pub(crate) async fn no_such_endpoint(Path(rest): Path<String>) -> ApiError {

@@ -84,6 +84,8 @@ pub struct DashboardConfig {
     pub allowed_hosts: Vec<String>,
     /// How often the store's event log is polled for new events.
     pub poll_interval: Duration,
+    /// WebSocket clients at once; more are refused with 503.
+    pub max_clients: usize,
 }
 
 impl DashboardConfig {
@@ -99,6 +101,7 @@ impl DashboardConfig {
             token_from_user: false,
             allowed_hosts: Vec::new(),
             poll_interval: Duration::from_millis(25),
+            max_clients: 512,
         }
     }
 
@@ -119,6 +122,11 @@ impl DashboardConfig {
     pub fn validate(&self) -> Result<(), DashboardError> {
         if !self.bind.is_loopback() && !self.token_from_user {
             return Err(DashboardError::PublicWithoutToken { bind: self.bind });
+        }
+        if self.max_clients == 0 {
+            return Err(DashboardError::Config(
+                "max_clients must be at least 1".into(),
+            ));
         }
         if self.poll_interval.is_zero() {
             return Err(DashboardError::Config(

@@ -33,6 +33,16 @@ const PAGE: usize = 500;
 pub(crate) const FANOUT_CAPACITY: usize = 4096;
 /// Keep-alive ping for idle connections (proxies drop silent ones).
 const PING_EVERY: Duration = Duration::from_secs(20);
+/// A client that takes longer than this to accept one frame is gone (or not reading): it is
+/// dropped rather than holding its task forever. It can reconnect and resume.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn send(socket: &mut WebSocket, message: Message) -> Result<(), ()> {
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}
 
 /// The frame of one event, secrets redacted.
 fn encode(event: &StoredEvent, redactor: &Redactor) -> Frame {
@@ -97,7 +107,7 @@ pub(crate) async fn serve_client(shared: Arc<Shared>, mut socket: WebSocket, aft
                             continue;
                         }
                     }
-                    if socket.send(Message::Text(frame.json)).await.is_err() {
+                    if send(&mut socket, Message::Text(frame.json)).await.is_err() {
                         return;
                     }
                     sent = frame.seq;
@@ -115,7 +125,7 @@ pub(crate) async fn serve_client(shared: Arc<Shared>, mut socket: WebSocket, aft
                 Some(Ok(_)) => {}
             },
             _ = ping.tick() => {
-                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                if send(&mut socket, Message::Ping(Default::default())).await.is_err() {
                     return;
                 }
             }
@@ -138,10 +148,7 @@ async fn catch_up(shared: &Shared, socket: &mut WebSocket, sent: &mut u64) -> Re
         let done = page.len() < PAGE;
         for event in &page {
             let frame = encode(event, &shared.redactor);
-            socket
-                .send(Message::Text(frame.json))
-                .await
-                .map_err(|_| ())?;
+            send(socket, Message::Text(frame.json)).await?;
             *sent = frame.seq;
         }
         if done {

@@ -30,6 +30,8 @@ pub(crate) struct Shared {
     pub(crate) fanout: broadcast::Sender<Frame>,
     pub(crate) sessions: Sessions,
     pub(crate) redactor: Redactor,
+    /// One permit per WebSocket client.
+    pub(crate) clients: Arc<tokio::sync::Semaphore>,
 }
 
 impl Shared {
@@ -148,6 +150,7 @@ impl Dashboard {
             fanout: feed::channel(),
             sessions: Sessions::open(&config.orch_dir),
             redactor: Redactor::from_env([config.token.expose().to_owned()]),
+            clients: Arc::new(tokio::sync::Semaphore::new(config.max_clients)),
         });
         let access = Arc::new(Access::new(&config, addr));
         let poller = tokio::spawn(feed::poll(

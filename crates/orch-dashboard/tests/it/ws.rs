@@ -193,3 +193,31 @@ async fn a_foreign_origin_cannot_open_the_feed() {
         other => panic!("expected a 403, got {:?}", other.map(|_| ())),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_clients_are_bounded_and_a_closed_one_frees_its_place() {
+    let repo = Repo::new();
+    let mut config = orch_dashboard::DashboardConfig::new(repo.orch_dir());
+    config.port = 0;
+    config.max_clients = 2;
+    let server = Server::start_with(config).await;
+    let first = connect(&server, "").await;
+    let _second = connect(&server, "").await;
+    match tokio_tungstenite::connect_async(server.ws_url("")).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 503)
+        }
+        other => panic!("expected a 503, got {:?}", other.map(|_| ())),
+    }
+    drop(first);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio_tungstenite::connect_async(server.ws_url("")).await {
+            Ok(_) => break,
+            Err(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
+            Err(e) => panic!("the closed client's place was never freed: {e}"),
+        }
+    }
+}
