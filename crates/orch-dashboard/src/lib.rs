@@ -23,7 +23,9 @@
 //! [`Dashboard::url`] gives). Any other address than loopback requires a token the user
 //! chose and then needs it for every request. `Host` must be a name the dashboard answers to
 //! (no DNS rebinding), and a request from another origin is refused. The token never appears
-//! in a response.
+//! in a response, and neither does a key an agent printed: every response and feed frame is
+//! redacted on the way out (well-known key formats, the values of secret-named environment
+//! variables).
 //!
 //! # Example
 //!
