@@ -108,12 +108,7 @@ impl Dashboard {
 
     /// The address to open without the token: read-only on loopback.
     pub fn read_only_url(&self) -> String {
-        let host = if self.addr.ip().is_loopback() || self.addr.ip().is_unspecified() {
-            format!("127.0.0.1:{}", self.addr.port())
-        } else {
-            self.addr.to_string()
-        };
-        format!("http://{host}/")
+        format!("http://{}/", browsable(self.addr))
     }
 
     /// The address with the token in its fragment: the page reads it from there, and a
@@ -168,6 +163,18 @@ impl Dashboard {
     }
 }
 
+/// The address a browser on this machine opens: a dashboard listening on every address is
+/// reached on loopback of the same family.
+fn browsable(mut addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr.ip() {
+            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    addr
+}
+
 fn router(shared: Arc<Shared>, access: Arc<Access>) -> Router {
     let api = Router::new()
         .route("/api/state", get(api::state))
@@ -219,4 +226,27 @@ async fn redact_responses(
     let clean = shared.redactor.redact(&text).into_owned();
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(clean))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_an_address_a_browser_can_open() {
+        let cases = [
+            ("127.0.0.1:8765", "127.0.0.1:8765"),
+            ("0.0.0.0:8765", "127.0.0.1:8765"),
+            ("[::]:8765", "[::1]:8765"),
+            ("[::1]:9000", "[::1]:9000"),
+            ("192.168.1.5:8765", "192.168.1.5:8765"),
+        ];
+        for (bound, want) in cases {
+            assert_eq!(
+                browsable(bound.parse().unwrap()).to_string(),
+                want,
+                "{bound}"
+            );
+        }
+    }
 }
