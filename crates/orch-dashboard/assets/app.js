@@ -356,6 +356,7 @@ async function answer(id, option, note, button, status) {
       body: JSON.stringify({ option, note: note || null }),
     });
     status.textContent = `Answered ${option}: the runner will ${r.action}`;
+    stale.messages = true;
     scheduleRefresh();
   } catch (e) {
     status.className = "decision error";
@@ -365,15 +366,27 @@ async function answer(id, option, note, button, status) {
 }
 
 // ---- refresh and the live feed -----------------------------------------------------------
+// What the next refresh reads again. The header is cheap and always read; the task list
+// and the messages only when an event says they changed.
+const stale = { tasks: true, messages: true };
+
 async function refresh() {
+  const wantTasks = stale.tasks, wantMessages = stale.messages;
+  stale.tasks = stale.messages = false;
   try {
-    const [state, tasks, messages] = await Promise.all([api("/api/state"), api("/api/tasks"), api("/api/messages")]);
+    const [state, tasks, messages] = await Promise.all([
+      api("/api/state"),
+      wantTasks ? api("/api/tasks") : null,
+      wantMessages ? api("/api/messages") : null,
+    ]);
     renderState(state);
-    renderTasks(tasks.epics);
-    renderMessages(messages.messages);
+    if (tasks) renderTasks(tasks.epics);
+    if (messages) renderMessages(messages.messages);
     banner(null);
     return state;
   } catch (e) {
+    stale.tasks ||= wantTasks;
+    stale.messages ||= wantMessages;
     banner(e.status === 401 ? "This dashboard needs its token: open the URL `orch dashboard` printed." : `Cannot read the dashboard: ${e.message}`);
     throw e;
   }
@@ -397,6 +410,35 @@ function scheduleRefresh() {
   }, 250);
 }
 
+// A status change is applied in place (table row, graph node): on a plan of thousands of
+// tasks, a burst of them must not re-read and re-draw everything.
+function applyStatus(id, status) {
+  const task = app.tasks.get(id);
+  if (!task) { stale.tasks = true; return; }
+  task.status = status;
+  const row = document.querySelector(`tr[data-task="${CSS.escape(id)}"]`);
+  if (row) {
+    row.dataset.status = status;
+    row.children[2].replaceChildren(pill(status));
+  }
+  const node = document.querySelector(`.graph [data-node="${CSS.escape(id)}"]`);
+  if (node) {
+    node.dataset.status = status;
+    node.querySelector("rect").setAttribute("fill", `var(--${status})`);
+    node.querySelector("title").textContent = `${id}: ${task.title} (${status})`;
+  }
+}
+
+function invalidate(ev) {
+  switch (ev.kind) {
+    case "task_status_changed": applyStatus(ev.task, ev.to); break;
+    case "message_changed": stale.messages = true; break;
+    case "attempt_started": case "attempt_finished": case "merged": case "plan_imported":
+      stale.tasks = true; break;
+    default: break;
+  }
+}
+
 function describe(e) {
   const ev = e.event;
   switch (ev.kind) {
@@ -412,12 +454,17 @@ function describe(e) {
   }
 }
 
-function onEvent(e) {
-  if (e.seq <= app.lastSeq) return; // the server never repeats one; be safe anyway
-  app.lastSeq = e.seq;
+function addActivity(e) {
   const list = $("activity");
   list.prepend(el("li", { dataset: { seq: e.seq } }, el("span", { class: "at" }, clock(e.at)), describe(e)));
   while (list.children.length > ACTIVITY_KEPT) list.lastChild.remove();
+}
+
+function onEvent(e) {
+  if (e.seq <= app.lastSeq) return; // the server never repeats one; be safe anyway
+  app.lastSeq = e.seq;
+  addActivity(e);
+  invalidate(e.event);
   scheduleRefresh();
 }
 
@@ -458,8 +505,9 @@ async function start() {
   }
   // The recent past for the activity list, then live from where it ends.
   const history = await api(`/api/events?after=${Math.max(0, state.last_seq - 50)}&limit=50`).catch(() => null);
-  if (history) history.events.forEach(onEvent);
-  app.lastSeq = Math.max(app.lastSeq, state.last_seq);
+  // (What the first refresh already shows: listed, not applied again.)
+  if (history) history.events.filter((e) => e.seq <= state.last_seq).forEach(addActivity);
+  app.lastSeq = state.last_seq;
   connect();
   setInterval(tickElapsed, 1000);
 }

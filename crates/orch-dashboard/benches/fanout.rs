@@ -1,14 +1,15 @@
 //! The live feed under load: N WebSocket clients (default 100) while a writer appends
 //! events to the store at a fixed rate (default 1,000 a second). Prints the delivery
 //! latency (append committed → frame received) at p50/p99/max over every client and event,
-//! and the dashboard server's peak resident memory.
+//! and the dashboard server's peak resident memory. Then what a page refresh costs on a
+//! 10,000-task plan: the time of `GET /api/state`, `/api/tasks` and `/api/messages`.
 //!
 //! The server runs in its own process (this binary re-run as `serve-child`), as it does
 //! beside a runner, so its peak memory (`VmHWM`) is its own; the writer and the clients run
 //! here.
 //!
 //! ```text
-//! cargo bench -p orch-dashboard --bench fanout -- [--clients 100] [--rate 1000] [--seconds 10] [--poll-ms 25]
+//! cargo bench -p orch-dashboard --bench fanout -- [--clients 100] [--rate 1000] [--seconds 10] [--poll-ms 25] [--tasks 10000]
 //! ```
 
 use std::io::{BufRead, BufReader};
@@ -46,6 +47,49 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(run(clients, rate, seconds, poll_ms));
+    runtime.block_on(views(arg(&args, "--tasks", 10_000) as usize));
+}
+
+/// Median time of each view the page reads on a refresh, on a plan of `tasks` tasks with
+/// one finished attempt each for the first tenth.
+async fn views(tasks: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let orch_dir = dir.path().join(".orch");
+    std::fs::create_dir_all(&orch_dir).unwrap();
+    let mut store = Store::open(&orch_dir.join("state.db")).unwrap();
+    let plan = orch_testutils::large_plan(tasks, 7);
+    store.import_plan(&plan, false).unwrap();
+    let mut config = DashboardConfig::new(&orch_dir);
+    config.port = 0;
+    let dashboard = Dashboard::bind(config).unwrap();
+    let base = format!("http://{}", dashboard.local_addr());
+    tokio::spawn(dashboard.serve(std::future::pending()));
+    let client = reqwest::Client::new();
+    let mut line = format!("page refresh on {tasks} tasks (median of 15):");
+    for path in ["/api/state", "/api/tasks", "/api/messages"] {
+        let mut times = Vec::new();
+        let mut bytes = 0;
+        for _ in 0..15 {
+            let start = Instant::now();
+            let body = client
+                .get(format!("{base}{path}"))
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            times.push(start.elapsed());
+            bytes = body.len();
+        }
+        times.sort();
+        line.push_str(&format!(
+            " {path} {:.1} ms ({} KiB);",
+            times[times.len() / 2].as_secs_f64() * 1000.0,
+            bytes / 1024
+        ));
+    }
+    println!("{}", line.trim_end_matches(';'));
 }
 
 /// The server process: serves `orch_dir` on a free port, prints it, and stops when its

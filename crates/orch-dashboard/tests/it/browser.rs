@@ -237,15 +237,16 @@ async fn the_page_follows_the_store_and_answers_by_click() {
             json!("running"),
         )
         .await;
+    // The header follows from its own read, a moment later.
+    browser
+        .wait_for(
+            r#"return document.getElementById("fig-active").textContent;"#,
+            json!("1"),
+        )
+        .await;
     assert_eq!(
         browser.script("return window.notReloaded === true;").await,
         json!(true)
-    );
-    assert_eq!(
-        browser
-            .script(r#"return document.getElementById("fig-active").textContent;"#)
-            .await,
-        json!("1")
     );
 
     // The PM message, answered by a click on option B.
