@@ -65,6 +65,11 @@ fn dashboard_url(lines: &mut impl Iterator<Item = std::io::Result<String>>) -> (
     (base.to_owned(), token.to_owned())
 }
 
+async fn get_state(client: &reqwest::Client, base: &str) -> serde_json::Value {
+    let response = client.get(format!("{base}/api/state")).send().await;
+    response.unwrap().json().await.unwrap()
+}
+
 #[test]
 fn serves_the_store_and_prints_the_url_with_its_token() {
     let repo = with_example_plan();
@@ -85,14 +90,7 @@ fn serves_the_store_and_prints_the_url_with_its_token() {
         .unwrap();
     let (state, auth) = runtime.block_on(async {
         let client = reqwest::Client::new();
-        let state: serde_json::Value = client
-            .get(format!("{base}/api/state"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let state = get_state(&client, &base).await;
         let auth = client
             .get(format!("{base}/api/auth"))
             .bearer_auth(&token)
@@ -146,14 +144,7 @@ fn run_serves_the_dashboard_beside_the_run() {
         let client = reqwest::Client::new();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
-            let state: serde_json::Value = client
-                .get(format!("{base}/api/state"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let state = get_state(&client, &base).await;
             if !state["run"].is_null() {
                 return state["run"].clone();
             }
