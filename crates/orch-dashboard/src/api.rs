@@ -83,12 +83,12 @@ fn flag(query: &HashMap<String, String>, name: &str) -> Result<bool, ApiError> {
 }
 
 pub(crate) async fn state(State(shared): State<Arc<Shared>>) -> Api<views::StateView> {
-    let view = shared.read(|s| Ok(views::state(s, now())?)).await?;
+    let view = shared.with_store(|s| Ok(views::state(s, now())?)).await?;
     Ok(Json(view))
 }
 
 pub(crate) async fn tasks(State(shared): State<Arc<Shared>>) -> Api<Value> {
-    let epics = shared.read(|s| Ok(views::tasks(s)?)).await?;
+    let epics = shared.with_store(|s| Ok(views::tasks(s)?)).await?;
     Ok(Json(json!({ "epics": epics })))
 }
 
@@ -96,7 +96,7 @@ pub(crate) async fn task(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
 ) -> Api<views::TaskDetail> {
-    let mut detail = shared.read(move |s| views::task(s, &id)).await?;
+    let mut detail = shared.with_store(move |s| views::task(s, &id)).await?;
     // The attach command of the session still running, if any.
     if let Some(running) = detail
         .attempts_detail
@@ -159,7 +159,7 @@ pub(crate) async fn task_log(
         })
         .transpose()?;
     let (task, record) = shared
-        .read(move |s| {
+        .with_store(move |s| {
             let task = TaskId::new(&id)
                 .map_err(|_| ApiError::not_found(format!("no task `{id}` in this plan")))?;
             s.task(&task)?;
@@ -279,7 +279,9 @@ pub(crate) async fn messages(
     RawQuery(query): RawQuery,
 ) -> Api<Value> {
     let pending_only = flag(&query_map(query.as_deref()), "pending")?;
-    let mut list = shared.read(|s| Ok(views::decode_messages(s)?)).await?;
+    let mut list = shared
+        .with_store(|s| Ok(views::decode_messages(s)?))
+        .await?;
     if pending_only {
         list.retain(PmMessage::is_pending);
     }
@@ -293,7 +295,7 @@ pub(crate) async fn message(
     Path(id): Path<String>,
 ) -> Api<PmMessage> {
     let found = shared
-        .read(move |s| {
+        .with_store(move |s| {
             let list = views::decode_messages(s)?;
             Ok(find_message(&list, &id)?.clone())
         })
@@ -351,7 +353,7 @@ pub(crate) async fn answer(
         )));
     }
     let answered = shared
-        .read(move |store| {
+        .with_store(move |store| {
             let loaded = views::stored_messages(store)?;
             let answer = answer_stored(&loaded, &id, &body.option, note.as_deref(), now())?;
             let message = &answer.answered.message;
@@ -382,7 +384,7 @@ pub(crate) async fn events(
     let after = number(&query, "after", 0)?;
     let limit = number(&query, "limit", 100)?.clamp(1, MAX_EVENTS_PAGE) as usize;
     let (events, last_seq) = shared
-        .read(move |s| Ok((s.events_since(after, limit)?, s.last_event_seq()?)))
+        .with_store(move |s| Ok((s.events_since(after, limit)?, s.last_event_seq()?)))
         .await?;
     Ok(Json(json!({ "events": events, "last_seq": last_seq })))
 }
@@ -397,7 +399,7 @@ pub(crate) async fn websocket(
     let query = query_map(query.as_deref());
     let after = match query.get("after") {
         Some(_) => number(&query, "after", 0)?,
-        None => shared.read(|s| Ok(s.last_event_seq()?)).await?,
+        None => shared.with_store(|s| Ok(s.last_event_seq()?)).await?,
     };
     let permit = Arc::clone(&shared.clients)
         .try_acquire_owned()

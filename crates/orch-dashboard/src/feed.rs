@@ -59,7 +59,7 @@ fn encode(event: &StoredEvent, redactor: &Redactor) -> Frame {
 pub(crate) async fn poll(shared: Arc<Shared>, mut cursor: u64, interval: Duration) {
     loop {
         let batch = match shared
-            .read(move |s| Ok(s.events_since(cursor, PAGE)?))
+            .with_store(move |s| Ok(s.events_since(cursor, PAGE)?))
             .await
         {
             Ok(batch) => batch,
@@ -137,7 +137,10 @@ pub(crate) async fn serve_client(shared: Arc<Shared>, mut socket: WebSocket, aft
 async fn catch_up(shared: &Shared, socket: &mut WebSocket, sent: &mut u64) -> Result<(), ()> {
     loop {
         let from = *sent;
-        let page = match shared.read(move |s| Ok(s.events_since(from, PAGE)?)).await {
+        let page = match shared
+            .with_store(move |s| Ok(s.events_since(from, PAGE)?))
+            .await
+        {
             Ok(page) => page,
             Err(err) => {
                 tracing::warn!(error = ?err, "dashboard cannot read the event log");

@@ -35,8 +35,9 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Runs `f` on the store on a blocking thread (SQLite calls block).
-    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    /// Runs `f` on the store (reads, and the answer's write) on a blocking thread: SQLite
+    /// calls block.
+    pub(crate) async fn with_store<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Store) -> Result<T, ApiError> + Send + 'static,

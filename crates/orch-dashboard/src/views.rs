@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use orch_core::{Event, TaskId, TaskStatus};
 use orch_escalation::{PmMessage, StoredPmMessage, decode_stored};
-use orch_store::{AttemptRecord, Store, StoreError, TaskFilter};
+use orch_store::{AttemptRecord, Store, StoreError, TaskFilter, TaskRecord};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -269,34 +269,38 @@ fn latest_quality(attempts: &[AttemptRecord]) -> HashMap<&TaskId, f64> {
     out
 }
 
+impl TaskRow {
+    fn new(record: &TaskRecord, quality: Option<f64>) -> TaskRow {
+        let task = &record.task;
+        TaskRow {
+            id: task.id.clone(),
+            title: task.title.clone(),
+            epic: task.epic.to_string(),
+            status: task.status,
+            wave: record.wave,
+            attempts: task.attempts,
+            quality,
+            depends_on: task.depends_on.clone(),
+            updated_at: record.updated_at,
+        }
+    }
+}
+
 pub(crate) fn tasks(store: &Store) -> Result<Vec<EpicView>, StoreError> {
-    let Some(plan) = store.plan()? else {
-        return Ok(Vec::new());
-    };
     let records = store.tasks(&TaskFilter::default())?;
     let attempts = store.attempts(None)?;
     let quality = latest_quality(&attempts);
-    let mut epics: Vec<EpicView> = plan
-        .epics
-        .iter()
+    let mut epics: Vec<EpicView> = store
+        .epics()?
+        .into_iter()
         .map(|e| EpicView {
             id: e.id.to_string(),
-            name: e.name.clone(),
+            name: e.name,
             tasks: Vec::new(),
         })
         .collect();
-    for record in records {
-        let row = TaskRow {
-            quality: quality.get(&record.task.id).copied(),
-            id: record.task.id.clone(),
-            title: record.task.title.clone(),
-            epic: record.task.epic.to_string(),
-            status: record.task.status,
-            wave: record.wave,
-            attempts: record.task.attempts,
-            depends_on: record.task.depends_on.clone(),
-            updated_at: record.updated_at,
-        };
+    for record in &records {
+        let row = TaskRow::new(record, quality.get(&record.task.id).copied());
         match epics.iter_mut().find(|e| e.id == row.epic) {
             Some(epic) => epic.tasks.push(row),
             None => epics.push(EpicView {
@@ -319,20 +323,10 @@ pub(crate) fn task(store: &Store, raw_id: &str) -> Result<TaskDetail, ApiError> 
         .filter(|m| m.task == id)
         .map(|m| m.id.to_string())
         .collect();
-    let quality = attempts.iter().rev().find_map(|a| a.quality);
+    let row = TaskRow::new(&record, attempts.iter().rev().find_map(|a| a.quality));
     let task = record.task;
     Ok(TaskDetail {
-        row: TaskRow {
-            id: task.id,
-            title: task.title,
-            epic: task.epic.to_string(),
-            status: task.status,
-            wave: record.wave,
-            attempts: task.attempts,
-            quality,
-            depends_on: task.depends_on,
-            updated_at: record.updated_at,
-        },
+        row,
         description: task.description,
         acceptance: task.acceptance,
         files: task.files,
@@ -400,7 +394,7 @@ pub(crate) fn stored_messages(store: &Store) -> Result<Vec<StoredPmMessage>, Sto
         .map(|row| {
             decode_stored(&row.id, &row.json).map_err(|e| StoreError::Corrupt {
                 what: "PM message",
-                message: format!("{e}: {}", e.source),
+                message: e.to_string(),
             })
         })
         .collect()

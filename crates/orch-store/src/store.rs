@@ -312,16 +312,7 @@ impl Store {
             .meta("plan_version")?
             .and_then(|v| v.parse().ok())
             .unwrap_or(orch_core::PLAN_FORMAT_VERSION);
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT json FROM epics ORDER BY position")?;
-        let epics = stmt
-            .query_map([], |row| row.get::<_, String>(0))?
-            .map(|json| {
-                let json = json?;
-                serde_json::from_str::<Epic>(&json).map_err(corrupt("epic"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let epics = self.epics()?;
         let tasks = self
             .tasks(&TaskFilter::default())?
             .into_iter()
@@ -334,6 +325,19 @@ impl Store {
             epics,
             tasks,
         }))
+    }
+
+    /// The stored plan's epics, in import order (empty without a plan).
+    pub fn epics(&self) -> Result<Vec<Epic>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT json FROM epics ORDER BY position")?;
+        stmt.query_map([], |row| row.get::<_, String>(0))?
+            .map(|json| {
+                let json = json?;
+                serde_json::from_str::<Epic>(&json).map_err(corrupt("epic"))
+            })
+            .collect()
     }
 
     /// A value of the key-value table (plan facts, and state other crates keep here such as
