@@ -32,6 +32,20 @@ pub struct InstructionContext<'a> {
     pub attempt: u32,
     /// Feedback from the failed previous attempt: the quality report and the failure.
     pub feedback: Option<String>,
+    /// What happens to changes outside the task's files, as configured.
+    pub out_of_scope: OutOfScope,
+}
+
+/// What orch does with changes outside a task's file scope (`[run] out_of_scope`); the
+/// instructions say exactly this, so the agent is never told a softer rule than the one
+/// applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutOfScope {
+    /// The attempt fails and is retried with the list of files as feedback (the default).
+    #[default]
+    Fails,
+    /// The change is reported to the reviewer; the attempt is not failed for it.
+    Reported,
 }
 
 /// The markdown instructions for `task`.
@@ -78,10 +92,15 @@ pub fn write_instructions(plan: &Plan, task: &Task, cx: &InstructionContext<'_>)
         for f in &task.files {
             let _ = writeln!(out, "- `{f}`");
         }
-        let _ = writeln!(
-            out,
-            "\nChanges outside these paths are reported to the reviewer; keep them to what the task needs.\n"
-        );
+        let rule = match cx.out_of_scope {
+            OutOfScope::Fails => {
+                "Changing any file outside these paths fails the attempt: it is not merged, and it is retried with the list of those files. Other tasks own them."
+            }
+            OutOfScope::Reported => {
+                "Changes outside these paths are reported to the reviewer; keep them to what the task needs."
+            }
+        };
+        let _ = writeln!(out, "\n{rule}\n");
     }
     if !task.depends_on.is_empty() {
         let _ = writeln!(out, "## Already done (your dependencies)\n");
@@ -150,4 +169,47 @@ fn prd_excerpt(prd: &Prd, task: &Task) -> Option<String> {
         }
     }
     best.map(|(_, text)| text.replace("\n\n\n", "\n\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orch_core::{Epic, EpicId};
+
+    fn plan() -> Plan {
+        let epic = EpicId::new("E").unwrap();
+        let mut task = Task::new(TaskId::new("TASK-E-001").unwrap(), "Add it", epic.clone());
+        task.files = vec!["src/a/**".into()];
+        Plan {
+            version: 1,
+            name: "p".into(),
+            strategy: None,
+            epics: vec![Epic {
+                id: epic,
+                name: "Epic".into(),
+                goal: String::new(),
+                strategy: None,
+            }],
+            tasks: vec![task],
+        }
+    }
+
+    #[test]
+    fn the_scope_rule_is_the_configured_one() {
+        let plan = plan();
+        let task = &plan.tasks[0];
+        let fails = write_instructions(&plan, task, &InstructionContext::default());
+        assert!(fails.contains("fails the attempt"), "{fails}");
+        assert!(!fails.contains("reported to the reviewer"), "{fails}");
+        let reported = write_instructions(
+            &plan,
+            task,
+            &InstructionContext {
+                out_of_scope: OutOfScope::Reported,
+                ..InstructionContext::default()
+            },
+        );
+        assert!(reported.contains("reported to the reviewer"), "{reported}");
+        assert!(!reported.contains("fails the attempt"), "{reported}");
+    }
 }

@@ -47,7 +47,7 @@ pub use agents::{AgentDefinition, compose_agents, write_agents};
 pub use classify::{category_of, estimate_of};
 pub use decision_log::{DecisionLog, LogLimits};
 pub use deps::{Edge, EdgeKind};
-pub use instructions::{Delivered, InstructionContext, write_instructions};
+pub use instructions::{Delivered, InstructionContext, OutOfScope, write_instructions};
 pub use markdown::{Block, parse as parse_markdown};
 pub use model::{
     AnthropicClient, BoxFuture, ClaudeCliClient, LanguageModel, ModelError, ModelReply,

@@ -10,6 +10,9 @@ pub struct CliError {
     pub code: i32,
     pub message: String,
     pub hint: Option<String>,
+    /// The command already printed its JSON document (a failed gate's report, an
+    /// incomplete run's report): in JSON mode only the exit code is left to give.
+    pub answered_in_json: bool,
 }
 
 impl CliError {
@@ -18,7 +21,14 @@ impl CliError {
             code,
             message: message.into(),
             hint: None,
+            answered_in_json: false,
         }
+    }
+
+    /// Marks the error as one whose JSON document is already printed.
+    pub fn after_json_document(mut self, printed: bool) -> CliError {
+        self.answered_in_json = printed;
+        self
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> CliError {
@@ -28,6 +38,28 @@ impl CliError {
 
     pub fn io(what: impl fmt::Display, err: std::io::Error) -> CliError {
         CliError::new(exit_code::FAILURE, format!("{what}: {err}"))
+    }
+
+    /// Prints `{"error": {"code", "kind", "message", "hint"}}` on stdout, for callers that
+    /// asked for JSON: they read one document whatever happened.
+    pub fn report_json(&self) {
+        if self.answered_in_json {
+            // stdout already holds the command's document; the reason goes to stderr.
+            self.report();
+            return;
+        }
+        let doc = serde_json::json!({
+            "error": {
+                "code": self.code,
+                "kind": exit_code::name(self.code),
+                "message": self.message,
+                "hint": self.hint,
+            }
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).unwrap_or_else(|_| doc.to_string())
+        );
     }
 
     /// Prints `error: …` (with the chain of causes folded into the message) and the hint.

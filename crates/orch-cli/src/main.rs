@@ -28,14 +28,43 @@ fn restore_default_sigpipe() {
 
 fn main() -> ExitCode {
     restore_default_sigpipe();
-    let cli = Cli::parse();
-    match run(cli) {
+    // Decided from the raw arguments, so that even a command line clap refuses gets its
+    // error as JSON when the caller asked for JSON.
+    let json = wants_json(std::env::args_os().skip(1));
+    let result = match Cli::try_parse() {
+        Ok(cli) => run(cli),
+        Err(err) if json && err.use_stderr() => Err(error::CliError::new(
+            orch_core::exit_code::USAGE,
+            err.kind().to_string(),
+        )
+        .with_hint(err.render().to_string().trim().to_owned())),
+        Err(err) => err.exit(),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            err.report();
+            if json {
+                err.report_json();
+            } else {
+                err.report();
+            }
             ExitCode::from(u8::try_from(err.code).unwrap_or(1))
         }
     }
+}
+
+/// Whether the command line asks for JSON (`--json`, `--format json`, `--format=json`),
+/// looking only before a `--`.
+fn wants_json(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let args: Vec<String> = args
+        .map(|a| a.to_string_lossy().into_owned())
+        .take_while(|a| a != "--")
+        .collect();
+    args.iter().enumerate().any(|(i, a)| {
+        a == "--json"
+            || a == "--format=json"
+            || (a == "--format" && args.get(i + 1).is_some_and(|v| v == "json"))
+    })
 }
 
 fn run(cli: Cli) -> CliResult {
@@ -89,5 +118,24 @@ fn run(cli: Cli) -> CliResult {
         Command::Doctor(_) | Command::Quality(_) | Command::Demo(_) | Command::ReplayAgent(_) => {
             unreachable!("handled before the repository is required")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wants_json;
+
+    fn json(args: &[&str]) -> bool {
+        wants_json(args.iter().map(std::ffi::OsString::from))
+    }
+
+    #[test]
+    fn json_is_seen_wherever_it_is_asked_for() {
+        assert!(json(&["status", "--json"]));
+        assert!(json(&["graph", "--format", "json"]));
+        assert!(json(&["graph", "--format=json"]));
+        assert!(!json(&["graph", "--format", "dot"]));
+        assert!(!json(&["status"]));
+        assert!(!json(&["msg", "answer", "PM-1", "A", "--", "--json"]));
     }
 }

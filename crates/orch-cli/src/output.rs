@@ -27,8 +27,11 @@ impl Table {
         }
     }
 
+    /// Adds a row; cells are sanitised (they often hold plan titles or agent output) and
+    /// kept on one line.
     pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows
+            .push(cells.iter().map(|c| orch_core::sanitize_line(c)).collect());
     }
 
     pub fn render(&self) -> String {
@@ -78,4 +81,10 @@ pub fn truncate(text: &str, max: usize) -> String {
         cut.push('…');
         cut
     }
+}
+
+/// Untrusted text (plan titles, agent output, messages) made safe to print: no escape
+/// sequences, no control characters but newline and tab.
+pub fn sanitize(text: &str) -> String {
+    orch_core::sanitize_terminal(text).into_owned()
 }

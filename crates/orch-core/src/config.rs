@@ -31,7 +31,9 @@ pub const DEFAULT_CONFIG_TOML: &str = r#"# orch configuration. Every key is opti
 # idle_timeout_minutes = 10
 # Where sessions run: auto (tmux when installed), tmux, or process.
 # backend = "auto"
-# The custom agent's command; {prompt_file}, {cwd}, {task} and {session_id} are replaced.
+# The custom agent's command (argv, no shell): {prompt_file}, {cwd}, {task_id} (or {task})
+# and {session_id} are replaced; write {{ and }} for literal braces, e.g.
+# agent_command = ["sh", "-c", "my-agent --task {task_id} < {prompt_file}"]
 # agent_command = []
 # Run the quality gate on every task (turn off only to measure orch itself).
 # quality_gate = true
@@ -170,6 +172,10 @@ impl Default for RunConfig {
         }
     }
 }
+
+/// The key that seals the quality gate's cache entries, relative to `.orch/`. Only orch
+/// reads it; a sandboxed agent cannot see `.orch/` at all.
+pub const GATE_CACHE_KEY_FILE: &str = "keys/gate-cache.key";
 
 /// The eight quality dimensions, by their configuration names, in gate order.
 pub const QUALITY_DIMENSIONS: [&str; 8] = [

@@ -79,8 +79,21 @@ pub const ALL: &[(i32, &str, &str)] = &[
     (INTERRUPTED, "INTERRUPTED", "interrupted by the user"),
 ];
 
+/// The documented name of `code` (`NOT_INITIALIZED`), `FAILURE` for an unknown code.
+pub fn name(code: i32) -> &'static str {
+    ALL.iter()
+        .find(|(c, _, _)| *c == code)
+        .map_or("FAILURE", |(_, name, _)| name)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn names() {
+        assert_eq!(super::name(super::NOT_INITIALIZED), "NOT_INITIALIZED");
+        assert_eq!(super::name(77), "FAILURE");
+    }
+
     #[test]
     fn codes_are_unique() {
         let mut codes: Vec<i32> = super::ALL.iter().map(|c| c.0).collect();

@@ -49,11 +49,12 @@ mod plan;
 mod schedule;
 mod secrets;
 mod status;
+mod terminal;
 
 pub use clock::{Clock, SystemClock};
 pub use config::{
-    AiConfig, Config, ConfigError, DEFAULT_CONFIG_TOML, QUALITY_DIMENSIONS, QualityConfig,
-    QualityWeights, RepoConfig, RunConfig, StoreConfig,
+    AiConfig, Config, ConfigError, DEFAULT_CONFIG_TOML, GATE_CACHE_KEY_FILE, QUALITY_DIMENSIONS,
+    QualityConfig, QualityWeights, RepoConfig, RunConfig, StoreConfig,
 };
 pub use event::Event;
 pub use graph::{
@@ -64,3 +65,4 @@ pub use plan::{Category, Epic, PLAN_FORMAT_VERSION, Plan, PlanFormat, Priority, 
 pub use schedule::{dependencies_met, newly_blocked, newly_ready, next_tasks, priority_key};
 pub use secrets::{SECRET_PATTERNS, is_secret_name};
 pub use status::{IllegalTransition, TaskStatus, UnknownStatus, transition};
+pub use terminal::{sanitize_line, sanitize_terminal};

@@ -195,6 +195,15 @@ impl Conductor {
             recovered,
         })?;
         self.refresh()?;
+        // Answers given between runs (`orch msg answer`) are applied before anything is
+        // scheduled: with `--no-wait` the loop may end before its first tick.
+        self.on_tick().await?;
+        // An epic whose last task completed just before an earlier run died (or whose
+        // merge hung) is finished now: its work must not stay off the base branch.
+        let epics: Vec<EpicId> = self.plan.epics.iter().map(|e| e.id.clone()).collect();
+        for epic in &epics {
+            self.finish_epic_if_done(epic).await?;
+        }
         let mut session_events = self.shared.pool.subscribe();
         let mut tick = tokio::time::interval(self.options.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -521,6 +530,11 @@ impl Conductor {
                 gate,
                 attempt,
                 feedback,
+                out_of_scope: if self.options.fail_out_of_scope {
+                    orch_ai::OutOfScope::Fails
+                } else {
+                    orch_ai::OutOfScope::Reported
+                },
             },
         )
     }
@@ -749,11 +763,14 @@ impl Conductor {
             .tasks(&TaskFilter::default())?
             .into_iter()
             .map(|r| {
+                // The score of the task's latest attempt only: an older attempt's score
+                // (say a failed one, before a run with the gate off) says nothing about
+                // the work that stands now.
                 let quality = attempts
                     .iter()
                     .rev()
-                    .filter(|a| a.task == r.task.id)
-                    .find_map(|a| a.quality);
+                    .find(|a| a.task == r.task.id)
+                    .and_then(|a| a.quality);
                 TaskSummary {
                     busy: self.busy.get(&r.task.id).copied().unwrap_or_default(),
                     task: r.task.id,

@@ -142,7 +142,9 @@ impl Conductor {
                 from_failed(self)?;
                 let shared = Arc::clone(&self.shared);
                 let t = self.plan.tasks[self.index(task)].clone();
-                let _turn = shared.merge_queue.lock().await;
+                // The merge-queue turn covers this merge only: finishing the epic below
+                // takes its own turn (the lock is not reentrant).
+                let turn = shared.merge_queue.lock().await;
                 let worktrees = Arc::clone(&shared.worktrees);
                 let merged = tokio::task::spawn_blocking(move || {
                     worktrees
@@ -154,6 +156,7 @@ impl Conductor {
                 })
                 .await
                 .expect("merging does not panic");
+                drop(turn);
                 match merged {
                     Ok(outcome) => {
                         let epic = self.plan.tasks[self.index(task)].epic.clone();

@@ -226,6 +226,22 @@ impl RunReport {
         self.serial.as_secs_f64() / m
     }
 
+    /// The speed-up worth claiming: `Some(ratio)` only when running in parallel saved
+    /// time that means something (the one-at-a-time estimate is at least
+    /// [`RunReport::MIN_SERIAL_FOR_CLAIM`], the run had more than one session, and the
+    /// ratio is at least 1.1). Short runs and runs slower than serial claim nothing.
+    pub fn speedup_claim(&self) -> Option<f64> {
+        let ratio = self.speedup();
+        (self.parallel > 1
+            && self.serial >= Self::MIN_SERIAL_FOR_CLAIM
+            && self.makespan >= Duration::from_millis(500)
+            && ratio >= 1.1)
+            .then_some(ratio)
+    }
+
+    /// Below this much work, timings are noise and no speed-up is claimed.
+    pub const MIN_SERIAL_FOR_CLAIM: Duration = Duration::from_secs(5);
+
     /// Mean quality score of completed tasks that were gated.
     pub fn mean_quality(&self) -> Option<f64> {
         let scores: Vec<f64> = self
@@ -243,5 +259,36 @@ impl RunReport {
             .iter()
             .filter(|t| t.status == TaskStatus::Completed)
             .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(makespan_ms: u64, serial_ms: u64, parallel: usize) -> RunReport {
+        RunReport {
+            outcome: RunOutcome::Completed,
+            makespan: Duration::from_millis(makespan_ms),
+            serial: Duration::from_millis(serial_ms),
+            agent_time: Duration::ZERO,
+            parallel,
+            tasks: Vec::new(),
+            cost_usd: None,
+            open_questions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_speed_up_is_claimed_only_when_it_means_something() {
+        assert_eq!(report(10_000, 30_000, 3).speedup_claim(), Some(3.0));
+        // Slower than one at a time.
+        assert_eq!(report(10_000, 8_000, 3).speedup_claim(), None);
+        // Too little work to time.
+        assert_eq!(report(200, 900, 3).speedup_claim(), None);
+        // One session at a time cannot be faster than itself.
+        assert_eq!(report(10_000, 30_000, 1).speedup_claim(), None);
+        // Within noise.
+        assert_eq!(report(10_000, 10_500, 3).speedup_claim(), None);
     }
 }

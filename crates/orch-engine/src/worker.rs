@@ -467,6 +467,7 @@ impl Attempt<'_> {
             only: Vec::new(),
             base,
             cache_dir: Some(self.shared.orch_dir.join("cache").join("quality")),
+            ..GateOptions::default()
         };
         let report = match gate.evaluate(path, &options).await {
             Ok(report) => report,
@@ -641,21 +642,68 @@ fn gate_message(report: &QualityReport) -> String {
 
 fn quality_summary(report: &serde_json::Value) -> Option<QualitySummary> {
     let report: QualityReport = serde_json::from_value(report.clone()).ok()?;
-    Some(QualitySummary {
+    Some(summarize_gate(&report))
+}
+
+/// What a retry and a human need from a failed gate: the score, the dimensions that fell
+/// short and their concrete findings (file, line, message), bounded.
+pub(crate) fn summarize_gate(report: &QualityReport) -> QualitySummary {
+    let failed: Vec<&orch_quality::DimensionResult> = report
+        .dimensions
+        .iter()
+        .filter(|d| {
+            matches!(
+                d.status,
+                orch_quality::CheckStatus::Failed | orch_quality::CheckStatus::Error { .. }
+            )
+        })
+        .collect();
+    let mut findings = Vec::new();
+    for d in &failed {
+        if let orch_quality::CheckStatus::Error { reason } = &d.status {
+            findings.push(format!("{}: could not run: {reason}", d.dimension));
+        }
+        // The findings that made it fail first; notes (info) only when there is nothing else.
+        let serious: Vec<&orch_quality::Finding> = d
+            .findings
+            .iter()
+            .filter(|f| f.severity >= orch_quality::Severity::Warning)
+            .collect();
+        let shown = if serious.is_empty() {
+            d.findings.iter().collect()
+        } else {
+            serious
+        };
+        for f in shown {
+            let location = f.location();
+            let code = f
+                .code
+                .as_deref()
+                .map(|c| format!("{c} "))
+                .unwrap_or_default();
+            findings.push(if location == "-" {
+                format!("{}: {code}{}", d.dimension, f.message.trim())
+            } else {
+                format!("{}: {location}: {code}{}", d.dimension, f.message.trim())
+            });
+        }
+    }
+    for g in &report.gate_failures {
+        if !findings.iter().any(|f| f.contains(g.as_str())) && failed.is_empty() {
+            findings.push(g.clone());
+        }
+    }
+    findings.truncate(QualitySummary::MAX_FINDINGS);
+    QualitySummary {
         overall: report.quality_score,
         threshold: report.threshold,
-        failing: report
-            .dimensions
-            .iter()
-            .filter(|d| {
-                matches!(
-                    d.status,
-                    orch_quality::CheckStatus::Failed | orch_quality::CheckStatus::Error { .. }
-                )
-            })
-            .map(|d| d.dimension.to_string())
-            .collect(),
-        coverage: report.test_coverage,
-        coverage_target: None,
-    })
+        failing: failed.iter().map(|d| d.dimension.to_string()).collect(),
+        // The report measures coverage in percent; the summary in 0.0–1.0.
+        coverage: report.test_coverage.map(|c| c / 100.0),
+        coverage_target: report
+            .dimension(orch_quality::Dimension::Tests)
+            .and_then(|d| d.metrics.get("coverage_target").copied())
+            .map(|c| c / 100.0),
+        findings,
+    }
 }

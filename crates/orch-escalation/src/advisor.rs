@@ -339,6 +339,9 @@ impl RuleAdvisor {
     }
 }
 
+/// Characters of findings a feedback carries at most.
+const FEEDBACK_FINDINGS_CHARS: usize = 6_000;
+
 /// The feedback handed to an automatic retry (and used as the instructions of the retry
 /// options): what failed, the kind-specific advice, the quality summary and the last log
 /// lines.
@@ -384,6 +387,21 @@ pub fn feedback_for(failure: &FailureContext) -> String {
     out.push('\n');
     if let Some(q) = &failure.quality {
         out.push_str(&format!("Quality: {}\n", q.line()));
+        if !q.findings.is_empty() {
+            out.push_str("Findings to fix:\n");
+            let mut budget = FEEDBACK_FINDINGS_CHARS;
+            for (shown, finding) in q.findings.iter().enumerate() {
+                let line = crate::message::truncate(finding, 300);
+                if line.len() > budget {
+                    out.push_str(&format!("  … and {} more\n", q.findings.len() - shown));
+                    break;
+                }
+                budget -= line.len();
+                out.push_str("  - ");
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
     }
     let tail = &failure.log_tail[failure.log_tail.len().saturating_sub(10)..];
     if !tail.is_empty() {
@@ -435,6 +453,7 @@ mod tests {
             failing: vec!["coverage".into()],
             coverage: Some(0.78),
             coverage_target: Some(0.8),
+            findings: Vec::new(),
         });
         let options = RuleAdvisor::new().advise(&f);
         assert_eq!(recommended(&options).action, Action::Accept);

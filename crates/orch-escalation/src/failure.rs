@@ -105,9 +105,16 @@ pub struct QualitySummary {
     /// Coverage the gate asks for, 0.0–1.0, when there is such a target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage_target: Option<f64>,
+    /// The concrete findings behind the shortfall, one line each
+    /// (`lint: src/a.py:3: F401 unused import`), at most [`QualitySummary::MAX_FINDINGS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<String>,
 }
 
 impl QualitySummary {
+    /// Most finding lines kept: enough to act on, small enough for a prompt.
+    pub const MAX_FINDINGS: usize = 40;
+
     /// Whether coverage is the only shortfall: every failing dimension is about coverage
     /// (or, with no failing dimension named, measured coverage is below its target).
     pub fn only_coverage_short(&self) -> bool {
@@ -530,6 +537,7 @@ mod tests {
             failing: vec!["coverage".into()],
             coverage: Some(0.78),
             coverage_target: Some(0.8),
+            findings: Vec::new(),
         };
         assert!(q.only_coverage_short());
         let q2 = QualitySummary {

@@ -130,6 +130,9 @@ type Shared = OnceCell<Result<CommandOutput, CommandError>>;
 pub struct Runner {
     timeout: Duration,
     memo: Arc<Mutex<HashMap<CommandLine, Arc<Shared>>>>,
+    /// Environment every command gets (before its own): where tools keep build output and
+    /// caches, outside the tree being checked.
+    base_env: Arc<Vec<(String, String)>>,
 }
 
 /// Output beyond this many bytes per stream is dropped: a runaway tool cannot exhaust memory.
@@ -141,7 +144,14 @@ impl Runner {
         Runner {
             timeout,
             memo: Arc::default(),
+            base_env: Arc::default(),
         }
+    }
+
+    /// The same runner giving every command `env` first (a command's own variables win).
+    pub fn with_env(mut self, env: Vec<(String, String)>) -> Runner {
+        self.base_env = Arc::new(env);
+        self
     }
 
     /// The per-command limit.
@@ -155,18 +165,23 @@ impl Runner {
             let mut memo = self.memo.lock().expect("runner memo poisoned");
             memo.entry(cmd.clone()).or_default().clone()
         };
-        cell.get_or_init(|| run_once(cmd.clone(), self.timeout))
+        cell.get_or_init(|| run_once(cmd.clone(), self.timeout, Arc::clone(&self.base_env)))
             .await
             .clone()
     }
 }
 
-async fn run_once(cmd: CommandLine, timeout: Duration) -> Result<CommandOutput, CommandError> {
+async fn run_once(
+    cmd: CommandLine,
+    timeout: Duration,
+    base_env: Arc<Vec<(String, String)>>,
+) -> Result<CommandOutput, CommandError> {
     let started = Instant::now();
     let mut command = tokio::process::Command::new(&cmd.program);
     command
         .args(&cmd.args)
         .current_dir(&cmd.cwd)
+        .envs(base_env.iter().map(|(k, v)| (k, v)))
         .envs(cmd.env.iter().map(|(k, v)| (k, v)))
         // Tools must not ask questions or paint colours into what we parse.
         .env("CI", "1")

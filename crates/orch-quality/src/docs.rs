@@ -150,7 +150,9 @@ pub(crate) fn python(file: &str, text: &str) -> DocCount {
         }
         c.public += 1;
         // The body starts after the line that closes the signature (ends with `:`).
-        let Some(sig_end) = (i..lines.len()).find(|&j| lines[j].trim_end().ends_with(':')) else {
+        let Some(sig_end) =
+            (i..lines.len()).find(|&j| python_code(lines[j]).trim_end().ends_with(':'))
+        else {
             continue;
         };
         let first = lines[sig_end + 1..]
@@ -169,6 +171,25 @@ pub(crate) fn python(file: &str, text: &str) -> DocCount {
         }
     }
     c
+}
+
+/// A Python line without its comment: a `#` outside string literals starts one
+/// (`def f(x):  # noqa` ends with `:` once the comment is gone).
+fn python_code(line: &str) -> &str {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match quote {
+            Some(_) if escaped => escaped = false,
+            Some(_) if c == '\\' => escaped = true,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '#' => return &line[..i],
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None => {}
+        }
+    }
+    line
 }
 
 /// JavaScript and TypeScript: exported declarations, documented by a JSDoc block (`/** … */`)
@@ -292,6 +313,16 @@ mod tests {
             "items after the test module count"
         );
         assert!(c.undocumented[0].message.contains("Bare"));
+    }
+
+    #[test]
+    fn python_def_lines_may_end_in_a_comment() {
+        let text = "def add(a, b):  # the sum\n    \"\"\"Adds.\"\"\"\n    return a + b\n\n\nclass Calc:  # noqa: D101 \"x\"\n    '''A calculator.'''\n\n    def mul(self, a, b):  # type: ignore[no-untyped-def]\n        '''Multiplies.'''\n        return a * b\n\n\ndef tag(s='#'):  # hash default\n    \"\"\"Tags.\"\"\"\n    return s\n";
+        let c = python("a.py", text);
+        assert_eq!(c.public, 4);
+        assert!(c.undocumented.is_empty(), "{:?}", c.undocumented);
+        assert_eq!(python_code("x = '#not' # yes"), "x = '#not' ");
+        assert_eq!(python_code(r##"s = "a\"#b" # c"##), r##"s = "a\"#b" "##);
     }
 
     #[test]

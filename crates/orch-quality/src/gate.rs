@@ -15,6 +15,7 @@ use crate::checks::default_checks;
 use crate::command::Runner;
 use crate::project::ProjectInfo;
 use crate::report::{CheckStatus, Dimension, DimensionResult, Grade, QualityReport, Severity};
+use crate::seal::CacheSeal;
 
 /// What to evaluate and how.
 #[derive(Debug, Clone, Default)]
@@ -27,7 +28,33 @@ pub struct GateOptions {
     pub base: Option<String>,
     /// Where cached reports live; `None`: no cache.
     pub cache_dir: Option<PathBuf>,
+    /// Seals cache entries: with a seal, only entries it sealed are believed (an entry
+    /// written by anything else is ignored). Keep its key out of reach of the checked code.
+    pub cache_seal: Option<CacheSeal>,
+    /// The git tree id of what is at the root, when the caller knows it (say an export of
+    /// the commit to be merged): the cache key, and no git is needed at the root.
+    pub tree: Option<String>,
+    /// The files changed since the base, when the caller knows them: diff-aware mode
+    /// without asking git at the root (which an export does not have).
+    pub changed: Option<BTreeSet<String>>,
+    /// Where build output goes (cargo's target directory), kept between runs so builds are
+    /// incremental. `None`: a scratch directory removed after the run. Never inside the
+    /// tree: the gate leaves the tree as it found it.
+    pub build_dir: Option<PathBuf>,
 }
+
+/// Lock files a tool may write or rewrite while checking (cargo writes `Cargo.lock` when it
+/// is missing): put back byte for byte, or removed, after the gate.
+const PROTECTED_FILES: &[&str] = &[
+    "Cargo.lock",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "go.sum",
+    "poetry.lock",
+    "uv.lock",
+];
 
 /// Why the gate could not evaluate at all (a failing gate is a report, not an error).
 #[derive(Debug, thiserror::Error)]
@@ -118,29 +145,31 @@ impl Gate {
             path: root.to_owned(),
             source,
         })?;
-        let changed = match &options.base {
-            Some(base) if !project.in_git => {
-                let _ = base;
+        let changed = match (&options.changed, &options.base) {
+            (Some(changed), _) => Some(changed.clone()),
+            (None, Some(_)) if !project.in_git => {
                 return Err(GateError::BaseWithoutGit {
                     path: project.root.clone(),
                 });
             }
-            Some(base) => Some(changed_since(&project.root, base)?),
-            None => None,
+            (None, Some(base)) => Some(changed_since(&project.root, base)?),
+            (None, None) => None,
         };
-        let tree = if project.in_git {
-            tree_hash(&project.root)
-        } else {
-            None
+        let tree = match &options.tree {
+            Some(tree) => Some(tree.clone()),
+            None if project.in_git => tree_hash(&project.root),
+            None => None,
         };
         let cache_file = match (&options.cache_dir, &tree) {
             (Some(dir), Some(tree)) => {
-                Some(dir.join(format!("{}.json", self.cache_key(tree, options))))
+                let key = self.cache_key(tree, options);
+                Some((dir.join(format!("{key}.json")), key))
             }
             _ => None,
         };
-        if let Some(file) = &cache_file
-            && let Some(mut report) = read_cached(file)
+        if let Some((file, key)) = &cache_file
+            && let Some(mut report) = read_cached(file, key, options.cache_seal.as_ref())
+            && report.tree == tree
         {
             report.cached = true;
             report.task_id = options.task_id.clone().or(report.task_id);
@@ -149,10 +178,16 @@ impl Gate {
         }
 
         let scratch = tempfile_dir()?;
+        let build_dir = options
+            .build_dir
+            .clone()
+            .unwrap_or_else(|| scratch.join("build"));
+        let protected = ProtectedFiles::snapshot(&project);
         let ctx = Arc::new(CheckContext {
             project: project.clone(),
             config: self.config.clone(),
-            runner: Runner::new(Duration::from_secs(self.config.check_timeout_seconds)),
+            runner: Runner::new(Duration::from_secs(self.config.check_timeout_seconds))
+                .with_env(tool_env(&scratch, &build_dir)),
             changed,
             scratch: scratch.clone(),
         });
@@ -177,13 +212,19 @@ impl Gate {
         }
         results.extend(futures_join_all(running).await);
         results.sort_by_key(|r| r.dimension);
+        protected.restore();
         let _ = std::fs::remove_dir_all(&scratch);
 
         let mut report = self.score(results, &project, options);
+        let detected = project.clone();
+        report.missing_tools =
+            tokio::task::spawn_blocking(move || crate::tools::missing_tools(&detected))
+                .await
+                .unwrap_or_default();
         report.tree = tree;
         report.duration = started.elapsed();
-        if let Some(file) = &cache_file {
-            write_cached(file, &report);
+        if let Some((file, key)) = &cache_file {
+            write_cached(file, key, options.cache_seal.as_ref(), &report);
         }
         Ok(report)
     }
@@ -293,6 +334,7 @@ impl Gate {
             base: options.base.clone(),
             duration: Duration::ZERO,
             cached: false,
+            missing_tools: Vec::new(),
             dimensions,
         }
     }
@@ -448,21 +490,104 @@ fn changed_since(root: &Path, base: &str) -> Result<BTreeSet<String>, GateError>
     Ok(files)
 }
 
-fn read_cached(file: &Path) -> Option<QualityReport> {
-    serde_json::from_str(&std::fs::read_to_string(file).ok()?).ok()
+/// A cache entry: the seal (hex, or `-` without one) on the first line, the report's JSON
+/// after it. The seal covers the entry's key and the report, so an entry cannot be copied
+/// to another tree's key either.
+fn read_cached(file: &Path, key: &str, seal: Option<&CacheSeal>) -> Option<QualityReport> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let (mac, json) = text.split_once('\n')?;
+    match seal {
+        Some(seal) if !seal.verify(&sealed_bytes(key, json), mac) => {
+            tracing::warn!(file = %file.display(), "ignoring a cache entry with a wrong seal");
+            let _ = std::fs::remove_file(file);
+            return None;
+        }
+        None if mac != "-" => return None,
+        _ => {}
+    }
+    serde_json::from_str(json).ok()
+}
+
+fn sealed_bytes(key: &str, json: &str) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(key.len() + 1 + json.len());
+    bytes.extend_from_slice(key.as_bytes());
+    bytes.push(0);
+    bytes.extend_from_slice(json.as_bytes());
+    bytes
 }
 
 /// Written atomically (temp file + rename), so a concurrent reader never sees half a report.
-fn write_cached(file: &Path, report: &QualityReport) {
+fn write_cached(file: &Path, key: &str, seal: Option<&CacheSeal>, report: &QualityReport) {
     let Some(dir) = file.parent() else { return };
     if std::fs::create_dir_all(dir).is_err() {
         return;
     }
+    let Ok(json) = serde_json::to_string(report) else {
+        return;
+    };
+    let mac = seal.map_or_else(|| "-".to_owned(), |s| s.sign(&sealed_bytes(key, &json)));
     let tmp = file.with_extension(format!("tmp-{}", uuid_like()));
-    if let Ok(json) = serde_json::to_vec(report)
-        && std::fs::write(&tmp, json).is_ok()
+    if std::fs::write(&tmp, format!("{mac}\n{json}")).is_ok()
         && std::fs::rename(&tmp, file).is_err()
     {
         let _ = std::fs::remove_file(&tmp);
+    }
+}
+
+/// Environment for every tool: build output and caches in the scratch or build directory,
+/// never in the tree being checked.
+fn tool_env(scratch: &Path, build_dir: &Path) -> Vec<(String, String)> {
+    let path = |p: PathBuf| p.to_string_lossy().into_owned();
+    vec![
+        ("CARGO_TARGET_DIR".into(), path(build_dir.join("cargo"))),
+        ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
+        ("PYTHONPYCACHEPREFIX".into(), path(scratch.join("pycache"))),
+        ("PYTEST_ADDOPTS".into(), "-p no:cacheprovider".into()),
+        ("MYPY_CACHE_DIR".into(), path(scratch.join("mypy-cache"))),
+        ("RUFF_CACHE_DIR".into(), path(scratch.join("ruff-cache"))),
+        ("COVERAGE_FILE".into(), path(scratch.join("coverage-data"))),
+        ("GOFLAGS".into(), "-mod=readonly".into()),
+    ]
+}
+
+/// The lock files of each toolchain as they were before the checks.
+struct ProtectedFiles {
+    files: Vec<(PathBuf, Option<Vec<u8>>)>,
+}
+
+impl ProtectedFiles {
+    fn snapshot(project: &ProjectInfo) -> ProtectedFiles {
+        let mut files = Vec::new();
+        let mut dirs: Vec<PathBuf> = project
+            .toolchains
+            .iter()
+            .map(|t| project.dir_of(t))
+            .collect();
+        dirs.push(project.root.clone());
+        dirs.sort();
+        dirs.dedup();
+        for dir in dirs {
+            for name in PROTECTED_FILES {
+                let path = dir.join(name);
+                files.push((path.clone(), std::fs::read(&path).ok()));
+            }
+        }
+        ProtectedFiles { files }
+    }
+
+    fn restore(&self) {
+        for (path, before) in &self.files {
+            let now = std::fs::read(path).ok();
+            if now == *before {
+                continue;
+            }
+            let result = match before {
+                Some(bytes) => std::fs::write(path, bytes),
+                None => std::fs::remove_file(path),
+            };
+            if let Err(e) = result {
+                tracing::warn!(path = %path.display(), error = %e, "cannot put a lock file back");
+            }
+        }
     }
 }

@@ -37,7 +37,9 @@ mod lang;
 mod parse;
 mod project;
 mod report;
+mod seal;
 mod secrets;
+mod tools;
 
 pub use check::{BoxFuture, Check, CheckContext};
 pub use checks::{
@@ -50,4 +52,6 @@ pub use project::{Language, ProjectInfo, Toolchain};
 pub use report::{
     CheckStatus, Dimension, DimensionResult, Finding, Grade, QualityReport, Severity,
 };
+pub use seal::CacheSeal;
 pub use secrets::ALLOW_MARKER;
+pub use tools::{MissingTools, missing_tools};

@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 pub enum Language {
     /// `Cargo.toml`.
     Rust,
-    /// `pyproject.toml`, `setup.py`, `setup.cfg`, `requirements*.txt`.
+    /// `pyproject.toml`, `setup.py`, `setup.cfg`, `requirements*.txt`, or `.py` files.
     Python,
-    /// `package.json` or `tsconfig.json`.
+    /// `package.json` or `tsconfig.json`, or `.js` / `.ts` files.
     JavaScript,
     /// `go.mod`.
     Go,
@@ -171,6 +171,30 @@ impl ProjectInfo {
                 });
             }
         }
+        // No manifest, but the sources are there: a folder of `.py` files is a Python
+        // project, `.js`/`.ts` files a JavaScript one. Checked at the root, where the
+        // interpreter finds them; tools that need a manifest say so when they skip.
+        let source_of = |exts: &[&str]| files.iter().any(|f| exts.iter().any(|e| f.ends_with(e)));
+        if !toolchains.iter().any(|t| t.language == Language::Python) && source_of(&[".py"]) {
+            toolchains.push(Toolchain {
+                language: Language::Python,
+                dir: String::new(),
+                typescript: false,
+            });
+        }
+        if !toolchains
+            .iter()
+            .any(|t| t.language == Language::JavaScript)
+            && source_of(&[".js", ".mjs", ".cjs", ".ts", ".tsx"])
+        {
+            toolchains.push(Toolchain {
+                language: Language::JavaScript,
+                dir: String::new(),
+                typescript: source_of(&[".ts", ".tsx"]),
+            });
+        }
+        // Root first (stable: the order within the root and within subdirectories stays).
+        toolchains.sort_by_key(|t| !t.dir.is_empty());
         Ok(ProjectInfo {
             root,
             toolchains,

@@ -308,6 +308,10 @@ pub struct QualityReport {
     pub duration: Duration,
     /// Whether this report came from the cache.
     pub cached: bool,
+    /// Tools the project's languages need that are not installed, with how to install
+    /// them: the dimensions they would check were skipped or weaker.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_tools: Vec<crate::tools::MissingTools>,
 }
 
 impl QualityReport {

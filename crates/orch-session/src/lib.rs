@@ -71,7 +71,7 @@ pub use agent::{
     Agent, AgentEvent, AgentOutcome, AgentRequest, AgentResult, AttemptUsage, SessionEnd,
     TokenUsage, agent_by_name, summarize_usage,
 };
-pub use agents::{Aider, ClaudeCode, Codex, CustomCommand, Gemini};
+pub use agents::{Aider, CUSTOM_PLACEHOLDERS, ClaudeCode, Codex, CustomCommand, Gemini};
 pub use backend::{
     BackendChoice, BackendOptions, BoxFuture, DEFAULT_KILL_GRACE, SessionBackend, open_backend,
     tmux_available, wait_until_done,

@@ -105,6 +105,31 @@ pub fn run(repo: Option<&RepoPaths>, json: bool) -> CliResult {
         return report(&checks, json);
     };
     checks.push(check("repository", "ok", repo.root.display().to_string()));
+    // The languages of this repository and the gate's tools each one still lacks.
+    if let Ok(project) = orch_quality::ProjectInfo::detect(&repo.root) {
+        if project.toolchains.is_empty() {
+            checks.push(check(
+                "languages",
+                "warn",
+                "no known toolchain: only the secrets and documentation scans will run",
+            ));
+        } else {
+            let labels: Vec<String> = project.toolchains.iter().map(|t| t.label()).collect();
+            checks.push(check("languages", "ok", labels.join(", ")));
+        }
+        for missing in orch_quality::missing_tools(&project) {
+            checks.push(check(
+                &format!("{} tools", missing.language.name()),
+                "warn",
+                format!(
+                    "{} missing ({}): {}",
+                    missing.tools.join(", "),
+                    missing.effect,
+                    missing.install
+                ),
+            ));
+        }
+    }
     if repo.orch_dir().is_dir() {
         match writable(&repo.orch_dir()) {
             Ok(()) => checks.push(check(".orch", "ok", "present and writable")),
@@ -194,10 +219,10 @@ fn report(checks: &[Check], json: bool) -> CliResult {
         }
     }
     if failed > 0 {
-        return Err(CliError::new(
-            exit_code::FAILURE,
-            format!("{failed} check(s) failed"),
-        ));
+        return Err(
+            CliError::new(exit_code::FAILURE, format!("{failed} check(s) failed"))
+                .after_json_document(json),
+        );
     }
     Ok(())
 }

@@ -108,9 +108,9 @@ pub fn plan(repo: Option<&RepoPaths>, args: &PlanArgs) -> CliResult {
         let text = outcome.plan.render(format)?;
         std::fs::write(out, text).map_err(|e| CliError::io(out.display(), e))?;
     }
-    if args.json {
-        print_json(&outcome)?;
-    } else {
+    // JSON goes out last, once the plan is stored: a failure then yields one error
+    // document, never a plan document followed by an error.
+    if !args.json {
         print_summary(&outcome, &graph);
     }
     if let Some(repo) = stored_repo {
@@ -142,6 +142,9 @@ pub fn plan(repo: Option<&RepoPaths>, args: &PlanArgs) -> CliResult {
         }
     } else if !args.json {
         println!("\nDry run: nothing stored.");
+    }
+    if args.json {
+        print_json(&outcome)?;
     }
     Ok(())
 }

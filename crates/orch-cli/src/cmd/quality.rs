@@ -28,11 +28,24 @@ pub fn run(start: &Path, args: &QualityArgs) -> CliResult {
         None => Config::default(),
     };
     let cache_dir = (!args.no_cache).then(|| cache_dir(repo.as_ref())).flatten();
+    // In an initialised repository the cache is sealed with the same key `orch run` uses.
+    let cache_seal = match &repo {
+        Some(repo) if cache_dir.is_some() && repo.orch_dir().is_dir() => {
+            let key = repo.orch_dir().join(orch_core::GATE_CACHE_KEY_FILE);
+            Some(
+                orch_quality::CacheSeal::load_or_create(&key)
+                    .map_err(|e| CliError::io(key.display(), e))?,
+            )
+        }
+        _ => None,
+    };
     let options = GateOptions {
         task_id: args.task.clone(),
         only,
         base: args.base.clone(),
         cache_dir,
+        cache_seal,
+        ..GateOptions::default()
     };
     let gate = Gate::new(config.quality);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -59,7 +72,8 @@ pub fn run(start: &Path, args: &QualityArgs) -> CliResult {
                 "the quality gate failed: {}",
                 report.gate_failures.join("; ")
             ),
-        ))
+        )
+        .after_json_document(args.json))
     }
 }
 
@@ -179,6 +193,12 @@ fn print_report(path: &Path, r: &QualityReport) {
     );
     for failure in &r.gate_failures {
         println!("  ✗ {failure}");
+    }
+    if !r.missing_tools.is_empty() {
+        println!("Tools to install for a complete check:");
+        for missing in &r.missing_tools {
+            println!("  {}", missing.line());
+        }
     }
     for d in &r.dimensions {
         match &d.status {

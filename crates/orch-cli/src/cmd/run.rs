@@ -116,6 +116,11 @@ pub fn finish(report: &RunReport, json: bool) -> CliResult {
     } else {
         print_report(report);
     }
+    let result = outcome_result(report);
+    result.map_err(|e| e.after_json_document(json))
+}
+
+fn outcome_result(report: &RunReport) -> CliResult {
     match report.outcome {
         RunOutcome::Completed => Ok(()),
         RunOutcome::Interrupted => Err(CliError::new(
@@ -168,11 +173,10 @@ fn print_report(report: &RunReport) {
         clock(report.makespan),
         report.parallel
     );
-    if report.serial > std::time::Duration::ZERO {
+    if let Some(ratio) = report.speedup_claim() {
         println!(
-            "one task at a time, the same work takes {}: {:.1}x faster",
+            "one task at a time, the same work takes {}: {ratio:.1}x faster",
             clock(report.serial),
-            report.speedup()
         );
     }
     if let Some(q) = report.mean_quality() {

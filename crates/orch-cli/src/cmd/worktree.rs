@@ -211,10 +211,10 @@ pub fn run(repo: &RepoPaths, command: &WorktreeCommand) -> CliResult {
             if report.is_clean() {
                 Ok(())
             } else {
-                Err(CliError::new(
-                    exit_code::CONFLICT,
-                    format!("{a} and {b} would conflict"),
-                ))
+                Err(
+                    CliError::new(exit_code::CONFLICT, format!("{a} and {b} would conflict"))
+                        .after_json_document(*json),
+                )
             }
         }
     }

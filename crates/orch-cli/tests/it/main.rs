@@ -4,6 +4,7 @@
 mod dashboard;
 mod doctor;
 mod errors;
+mod first_run;
 mod init;
 mod msg;
 mod plan;

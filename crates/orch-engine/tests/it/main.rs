@@ -3,5 +3,6 @@
 
 mod adversarial;
 mod answers;
+mod feedback;
 mod plans;
 mod support;

@@ -32,6 +32,7 @@ pub fn sample_failure() -> FailureContext {
         failing: vec!["coverage".into()],
         coverage: Some(0.78),
         coverage_target: Some(0.8),
+        findings: Vec::new(),
     })
     .with_log_tail(["running 12 tests", "test result: ok. 12 passed"])
     .with_diff(orch_escalation::DiffStats {

@@ -25,14 +25,51 @@ for path in open(sys.argv[1], encoding="utf-8").read().splitlines():
         print(json.dumps({"file": path, "line": None, "msg": str(e)}))
 "#;
 
+/// unittest discovery from the start directory, plus the test folders that are not
+/// packages (`tests/` without `__init__.py`: plain discovery would not look inside), each
+/// with itself as the top level so its modules import; the project root stays importable.
+const UNITTEST_SCRIPT: &str = r#"
+import os, sys, unittest
+start = sys.argv[1]
+loader = unittest.TestLoader()
+suite = unittest.TestSuite()
+suite.addTests(loader.discover(start, pattern="test*.py", top_level_dir="."))
+for d in ("tests", "test"):
+    folder = os.path.join(start, d)
+    if os.path.isdir(folder) and not os.path.exists(os.path.join(folder, "__init__.py")):
+        suite.addTests(unittest.TestLoader().discover(folder, pattern="test*.py", top_level_dir=folder))
+result = unittest.TextTestRunner(verbosity=1).run(suite)
+sys.exit(0 if result.wasSuccessful() else 1)
+"#;
+
 fn py(ctx: &CheckContext, t: &Toolchain, args: &[&str]) -> CommandLine {
     CommandLine::new(&ctx.project.dir_of(t), PYTHON, args)
 }
 
-/// Whether `python3 -m <module>` works.
+/// Modules any Python check may ask about: probed together, once per gate run (the
+/// runner shares identical commands), with `find_spec` rather than an import.
+const PROBED_MODULES: &[&str] = &["mypy", "ruff", "pylint", "bandit", "pytest", "pytest_cov"];
+
+/// Whether `python3 -m <module>` would find the module.
 async fn has_module(ctx: &CheckContext, t: &Toolchain, module: &str) -> bool {
-    let probe = py(ctx, t, &["-c", &format!("import {module}")]);
-    ctx.runner.run(&probe).await.is_ok_and(|o| o.success())
+    let probe =
+        py(ctx, t, &["-c", crate::tools::FIND_MODULES_SCRIPT]).args(PROBED_MODULES.iter().copied());
+    if !PROBED_MODULES.contains(&module) {
+        let single = py(ctx, t, &["-c", crate::tools::FIND_MODULES_SCRIPT, module]);
+        return found_in(ctx.runner.run(&single).await, module);
+    }
+    found_in(ctx.runner.run(&probe).await, module)
+}
+
+fn found_in(
+    out: Result<crate::command::CommandOutput, crate::command::CommandError>,
+    module: &str,
+) -> bool {
+    out.ok()
+        .filter(|o| o.success())
+        .and_then(|o| serde_json::from_str::<serde_json::Value>(o.stdout.trim()).ok())
+        .and_then(|v| v.get(module).and_then(serde_json::Value::as_bool))
+        .unwrap_or(false)
 }
 
 fn sources<'a>(ctx: &'a CheckContext, t: &Toolchain) -> Vec<&'a str> {
@@ -384,13 +421,7 @@ pub(crate) async fn tests(ctx: &CheckContext, t: &Toolchain, integration_only: b
     } else {
         "."
     };
-    let cmd = py(
-        ctx,
-        t,
-        &[
-            "-m", "unittest", "discover", "-s", start, "-t", ".", "-p", "test*.py",
-        ],
-    );
+    let cmd = py(ctx, t, &["-c", UNITTEST_SCRIPT, start]);
     let out = match part.exec(ctx, &cmd).await {
         Ok(out) => out,
         Err(o) => return with(part, o),

@@ -284,6 +284,8 @@ pub(crate) fn test_verdict(
     let mut passed = counts.failed == 0;
     if let Some(cov) = coverage {
         part.metrics.insert("coverage".into(), cov);
+        part.metrics
+            .insert("coverage_target".into(), ctx.config.coverage_threshold);
         score *= (cov / 100.0).min(1.0);
         if cov + 1e-9 < ctx.config.coverage_threshold {
             passed = false;

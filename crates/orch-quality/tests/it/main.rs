@@ -9,3 +9,4 @@ mod javascript;
 mod python;
 mod rust;
 mod support;
+mod untouched;

@@ -8,7 +8,7 @@ mod plain;
 pub use claude::ClaudeCode;
 pub use codex::Codex;
 pub use gemini::Gemini;
-pub use plain::{Aider, CustomCommand};
+pub use plain::{Aider, CUSTOM_PLACEHOLDERS, CustomCommand};
 
 use crate::agent::AgentEvent;
 

@@ -163,48 +163,113 @@ fn path_str(path: &Path) -> Result<String, AgentError> {
 
 /// Any command, from an argv template.
 ///
-/// Each template word may contain `{prompt_file}`, `{cwd}` and `{task_id}`; they are
-/// replaced inside the word (no shell, so no quoting issue). Output is plain text; the
-/// exit code decides.
+/// Each template word may contain placeholders, replaced inside the word (no shell, so no
+/// quoting issue): `{prompt_file}` (the instruction file), `{cwd}` (the task's workspace),
+/// `{task_id}` or its alias `{task}`, and `{session_id}` (orch's session id for this
+/// attempt; empty when resuming). `{{` and `}}` stand for literal braces, so `sh -c` scripts
+/// and JSON arguments can be written (`"sh", "-c", "f() {{ cat \"$1\"; }}; f {prompt_file}"`).
+/// Output is plain text; the exit code decides.
 #[derive(Debug, Clone)]
 pub struct CustomCommand {
-    template: Vec<String>,
+    template: Vec<Vec<Piece>>,
 }
 
-const PLACEHOLDERS: [&str; 3] = ["{prompt_file}", "{cwd}", "{task_id}"];
+/// One part of a template word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    PromptFile,
+    Cwd,
+    TaskId,
+    SessionId,
+}
+
+/// Every placeholder a template may use, with what it stands for.
+pub const CUSTOM_PLACEHOLDERS: [&str; 5] = [
+    "{prompt_file}",
+    "{cwd}",
+    "{task_id}",
+    "{task}",
+    "{session_id}",
+];
+
+fn placeholder(name: &str) -> Option<Piece> {
+    Some(match name {
+        "prompt_file" => Piece::PromptFile,
+        "cwd" => Piece::Cwd,
+        "task_id" | "task" => Piece::TaskId,
+        "session_id" => Piece::SessionId,
+        _ => return None,
+    })
+}
+
+/// Splits one template word into text and placeholders.
+fn parse_word(word: &str) -> Result<Vec<Piece>, AgentError> {
+    let mut pieces = Vec::new();
+    let mut text = String::new();
+    let mut chars = word.char_indices().peekable();
+    let problem = |what: String| AgentError::Template {
+        problem: format!(
+            "{what} in {word:?}; placeholders are {}, and {{{{ }}}} write literal braces",
+            CUSTOM_PLACEHOLDERS.join(", ")
+        ),
+    };
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '{' if chars.peek().is_some_and(|(_, n)| *n == '{') => {
+                chars.next();
+                text.push('{');
+            }
+            '}' if chars.peek().is_some_and(|(_, n)| *n == '}') => {
+                chars.next();
+                text.push('}');
+            }
+            '{' => {
+                let rest = &word[i + 1..];
+                let Some(end) = rest.find('}') else {
+                    return Err(problem("an unclosed `{`".into()));
+                };
+                let name = &rest[..end];
+                let Some(piece) = placeholder(name) else {
+                    return Err(problem(format!("unknown placeholder {{{name}}}")));
+                };
+                if !text.is_empty() {
+                    pieces.push(Piece::Text(std::mem::take(&mut text)));
+                }
+                pieces.push(piece);
+                // Skip the name and the closing brace.
+                for _ in 0..=name.chars().count() {
+                    chars.next();
+                }
+            }
+            '}' => return Err(problem("a lone `}`".into())),
+            other => text.push(other),
+        }
+    }
+    if !text.is_empty() || pieces.is_empty() {
+        pieces.push(Piece::Text(text));
+    }
+    Ok(pieces)
+}
 
 impl CustomCommand {
-    /// Checks the template: at least a program, and no placeholder other than
-    /// `{prompt_file}`, `{cwd}` and `{task_id}`.
+    /// Checks the template: at least a program, only known placeholders
+    /// ([`CUSTOM_PLACEHOLDERS`]) and braces written as `{{` / `}}` elsewhere.
     pub fn new<I, S>(template: I) -> Result<CustomCommand, AgentError>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let template: Vec<String> = template.into_iter().map(Into::into).collect();
-        if template.first().is_none_or(|p| p.trim().is_empty()) {
+        let words: Vec<String> = template.into_iter().map(Into::into).collect();
+        if words.first().is_none_or(|p| p.trim().is_empty()) {
             return Err(AgentError::Template {
                 problem: "the template is empty".into(),
             });
         }
-        for word in &template {
-            let mut rest = word.as_str();
-            while let Some(start) = rest.find('{') {
-                let tail = &rest[start..];
-                match PLACEHOLDERS.iter().find(|p| tail.starts_with(*p)) {
-                    Some(p) => rest = &tail[p.len()..],
-                    None => {
-                        let end = tail.find('}').map_or(tail.len(), |e| e + 1);
-                        return Err(AgentError::Template {
-                            problem: format!(
-                                "unknown placeholder {:?} in {word:?}; use {{prompt_file}}, {{cwd}} or {{task_id}}",
-                                &tail[..end]
-                            ),
-                        });
-                    }
-                }
-            }
-        }
+        let template = words
+            .iter()
+            .map(|w| parse_word(w))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(CustomCommand { template })
     }
 }
@@ -217,13 +282,20 @@ impl Agent for CustomCommand {
     fn command(&self, req: &AgentRequest) -> Result<CommandSpec, AgentError> {
         let prompt = path_str(&req.prompt_file)?;
         let cwd = path_str(&req.cwd)?;
+        let session = req.session_id.as_deref().unwrap_or_default();
         let argv = self
             .template
             .iter()
-            .map(|w| {
-                w.replace("{prompt_file}", &prompt)
-                    .replace("{cwd}", &cwd)
-                    .replace("{task_id}", req.task.as_str())
+            .map(|word| {
+                word.iter()
+                    .map(|piece| match piece {
+                        Piece::Text(text) => text.as_str(),
+                        Piece::PromptFile => prompt.as_str(),
+                        Piece::Cwd => cwd.as_str(),
+                        Piece::TaskId => req.task.as_str(),
+                        Piece::SessionId => session,
+                    })
+                    .collect::<String>()
             })
             .collect();
         Ok(CommandSpec {
@@ -272,6 +344,42 @@ mod tests {
         assert!(CustomCommand::new(["x", "{prompt}"]).is_err());
         assert!(CustomCommand::new(Vec::<String>::new()).is_err());
         assert!(CustomCommand::new(["x", "{"]).is_err());
+        assert!(CustomCommand::new(["x", "}"]).is_err());
+        assert!(CustomCommand::new(["x", "{task_id"]).is_err());
+    }
+
+    #[test]
+    fn documented_placeholders_and_literal_braces() {
+        let c = CustomCommand::new([
+            "sh",
+            "-c",
+            "f() {{ echo \"$1\"; }}; f {task} {session_id}",
+            "{{\"task\": \"{task_id}\"}}",
+            "{cwd}{{}}",
+        ])
+        .unwrap();
+        let mut request = req();
+        request.session_id = Some("0123".into());
+        let cmd = c.command(&request).unwrap();
+        assert_eq!(
+            cmd.argv,
+            [
+                "sh",
+                "-c",
+                "f() { echo \"$1\"; }; f TASK-X-001 0123",
+                "{\"task\": \"TASK-X-001\"}",
+                "/repo/.worktrees/TASK-X-001{}",
+            ]
+        );
+        // Every documented placeholder is accepted.
+        for p in CUSTOM_PLACEHOLDERS {
+            CustomCommand::new(["x", p]).unwrap();
+        }
+        let err = CustomCommand::new(["x", "{nope}"]).unwrap_err().to_string();
+        assert!(
+            err.contains("{nope}") && err.contains("{session_id}"),
+            "{err}"
+        );
     }
 
     #[test]
