@@ -282,6 +282,20 @@ impl WorktreeManager {
                 let _ = std::fs::remove_dir_all(&path);
                 let _ = std::fs::remove_dir_all(self.admin_dir(task));
             })?;
+            if self.isolate {
+                crate::isolate::isolate(
+                    &repo,
+                    &self.common_dir,
+                    &self.admin_dir(task),
+                    &path,
+                    &refname,
+                    base_oid,
+                )
+                .inspect_err(|_| {
+                    let _ = std::fs::remove_dir_all(&path);
+                    let _ = std::fs::remove_dir_all(self.admin_dir(task));
+                })?;
+            }
             Ok((stats, copied))
         })();
         let (stats, copied) = match made {
@@ -340,6 +354,19 @@ impl WorktreeManager {
             .and_then(|e| EpicId::new(e).ok())
             .or(epic);
         let head = branch_tip(repo, &branch)?;
+        let admin = self.admin_dir(task);
+        if self.isolate && !crate::isolate::is_isolated(&admin) {
+            // Made before isolation was on (or the isolation was interrupted): the agent
+            // gets its private repository now, at orch's view of the branch.
+            crate::isolate::isolate(
+                repo,
+                &self.common_dir,
+                &admin,
+                &path,
+                &format!("refs/heads/{branch}"),
+                head,
+            )?;
+        }
         Ok(TaskWorktree {
             task: task.clone(),
             epic,

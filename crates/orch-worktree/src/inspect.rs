@@ -164,7 +164,7 @@ impl WorktreeManager {
         let wt = path
             .join(".git")
             .exists()
-            .then(|| Repository::open(&path).ok())
+            .then(|| crate::isolate::open_checkout(&admin, &path).ok())
             .flatten();
         let state = match &wt {
             None => WorktreeState::Missing,

@@ -76,18 +76,22 @@
 #![deny(missing_docs)]
 
 mod checkout;
+mod commits;
 mod create;
 mod error;
 mod glob;
 mod inspect;
+mod isolate;
 mod lifecycle;
 mod lock;
 mod manager;
 mod merge;
 
+pub use commits::{Export, FileAt, Replayed, TreeChange};
 pub use create::{EpicBranch, TaskBase, TaskWorktree};
 pub use error::{LockError, MergeError, WorktreeError};
 pub use inspect::{ChangeKind, FileChange, WorktreeInfo, WorktreeState};
+pub use isolate::is_build_output;
 pub use lifecycle::{
     CommitInfo, PruneAction, PruneEntry, PruneOptions, PruneReason, PruneReport, RemoveOptions,
     Removed,

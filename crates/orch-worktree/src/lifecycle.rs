@@ -190,7 +190,7 @@ impl WorktreeManager {
         task: &TaskId,
         title: &str,
     ) -> Result<Option<CommitInfo>, WorktreeError> {
-        let (_, wt) = self.open_worktree(task)?;
+        let (path, wt) = self.open_worktree(task)?;
         let branch = task_branch(task);
         let head = wt.head().map_err(git("read the worktree HEAD"))?;
         if head.name().ok() != Some(format!("refs/heads/{branch}").as_str()) {
@@ -219,15 +219,21 @@ impl WorktreeManager {
             return Ok(None);
         }
         let mut index = wt.index().map_err(git("read the worktree index"))?;
+        let workdir = path.clone();
         let mut skip = |p: &Path, _: &[u8]| -> i32 {
             let rel = p.to_string_lossy().replace('\\', "/");
             i32::from(hidden.contains(&rel))
+        };
+        // New files that are build output never enter a commit (tracked ones are updated).
+        let mut skip_new = |p: &Path, _: &[u8]| -> i32 {
+            let rel = p.to_string_lossy().replace('\\', "/");
+            i32::from(hidden.contains(&rel) || crate::isolate::is_build_output(&workdir, &rel))
         };
         index
             .update_all(["*"], Some(&mut skip))
             .map_err(git("stage changes"))?;
         index
-            .add_all(["*"], IndexAddOption::DEFAULT, Some(&mut skip))
+            .add_all(["*"], IndexAddOption::DEFAULT, Some(&mut skip_new))
             .map_err(git("stage new files"))?;
         index.write().map_err(git("write the worktree index"))?;
         let tree_id = index.write_tree().map_err(git("write the tree"))?;
@@ -276,7 +282,7 @@ impl WorktreeManager {
         }
         let mut discarded = Vec::new();
         if path.join(".git").exists() {
-            let wt = Repository::open(&path).map_err(git("open the worktree"))?;
+            let wt = crate::isolate::open_checkout(&admin, &path)?;
             discarded = changed_paths(&wt, &self.copied_files(task))?;
             if !discarded.is_empty() && !opts.force {
                 return Err(WorktreeError::Dirty {
@@ -379,8 +385,7 @@ impl WorktreeManager {
                     ));
                     continue;
                 }
-                let dirty = Repository::open(&path)
-                    .map_err(git("open the worktree"))
+                let dirty = crate::isolate::open_checkout(&self.admin_dir(&task), &path)
                     .and_then(|wt| changed_paths(&wt, &self.copied_files(&task)))?;
                 if !dirty.is_empty() && !opts.force {
                     entries.push(entry(
@@ -456,7 +461,7 @@ impl WorktreeManager {
                 path,
             });
         }
-        let wt = Repository::open(&path).map_err(git("open the worktree"))?;
+        let wt = crate::isolate::open_checkout(&admin, &path)?;
         Ok((path, wt))
     }
 
@@ -469,7 +474,8 @@ impl WorktreeManager {
     ) -> Result<(), WorktreeError> {
         if path.exists() {
             let gitfile = path.join(".git");
-            let is_linked = std::fs::symlink_metadata(&gitfile).is_ok_and(|m| m.is_file());
+            let is_linked = std::fs::symlink_metadata(&gitfile).is_ok_and(|m| m.is_file())
+                || (crate::isolate::is_isolated(admin) && gitfile.is_dir());
             if !is_linked || self.workdir.starts_with(path) {
                 return Err(WorktreeError::PathOccupied {
                     path: path.to_owned(),

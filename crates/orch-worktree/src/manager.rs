@@ -77,6 +77,7 @@ pub struct WorktreeManager {
     pub(crate) author: Option<Author>,
     pub(crate) lock_timeout: Duration,
     pub(crate) parallel_checkout: bool,
+    pub(crate) isolate: bool,
 }
 
 impl WorktreeManager {
@@ -156,6 +157,7 @@ impl WorktreeManager {
             author: None,
             lock_timeout: Duration::from_secs(60),
             parallel_checkout: true,
+            isolate: false,
         })
     }
 
@@ -179,6 +181,15 @@ impl WorktreeManager {
     /// is used anyway.
     pub fn with_parallel_checkout(mut self, enabled: bool) -> WorktreeManager {
         self.parallel_checkout = enabled;
+        self
+    }
+
+    /// Whether new worktrees get a private repository as their `.git` (see the crate
+    /// documentation): the program working in one cannot reach this repository's refs,
+    /// config, hooks or index through git. orch's engine turns it on for agents; off by
+    /// default, where a worktree is an ordinary `git worktree`.
+    pub fn with_isolation(mut self, isolate: bool) -> WorktreeManager {
+        self.isolate = isolate;
         self
     }
 
@@ -535,6 +546,9 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WorktreeErro
 
 /// The changed paths of a worktree, as `git status` would list them (staged, unstaged,
 /// untracked; not ignored files, not submodules), minus `hidden`.
+/// Paths that differ from the worktree's HEAD (tracked changes and new files), without
+/// the `hidden` ones (untracked files orch copied in) and without new build output
+/// ([`crate::is_build_output`]).
 pub(crate) fn changed_paths(
     repo: &Repository,
     hidden: &BTreeSet<String>,
@@ -551,6 +565,14 @@ pub(crate) fn changed_paths(
     let mut out: Vec<String> = statuses
         .iter()
         .filter(|s| !s.status().is_empty() && !s.status().contains(git2::Status::IGNORED))
+        .filter(|s| {
+            let new = s.status() == git2::Status::WT_NEW;
+            let path = String::from_utf8_lossy(s.path_bytes());
+            !(new
+                && repo
+                    .workdir()
+                    .is_some_and(|w| crate::isolate::is_build_output(w, &path)))
+        })
         .map(|s| String::from_utf8_lossy(s.path_bytes()).into_owned())
         .filter(|p| !hidden.contains(p))
         .collect();

@@ -183,7 +183,7 @@ impl WorktreeManager {
         self.merge_into(&repo, &name, oid, target)
     }
 
-    fn merge_into(
+    pub(crate) fn merge_into(
         &self,
         repo: &Repository,
         source: &str,
