@@ -305,6 +305,14 @@ pub trait Agent: Send + Sync + Debug {
     fn usage(&self, events: &[AgentEvent]) -> AttemptUsage {
         summarize_usage(events)
     }
+
+    /// Files and directories (under `home`) where the CLI keeps its own state (login,
+    /// settings, session history): writable inside a sandbox when they exist. Default:
+    /// none.
+    fn state_paths(&self, home: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let _ = home;
+        Vec::new()
+    }
 }
 
 /// The default [`Agent::usage`].

@@ -63,6 +63,7 @@ mod pool;
 mod process;
 mod procs;
 mod registry;
+mod sandbox;
 mod shell;
 mod spec;
 mod tmux;
@@ -79,8 +80,12 @@ pub use backend::{
 pub use error::{AgentError, SessionError};
 pub use logs::{attempt_log_path, latest_attempt_log};
 pub use manage::{SessionInfo, Sessions};
-pub use pool::{PoolConfig, RunningSession, SessionEvent, SessionPool, SessionReport};
+pub use pool::{
+    DEFAULT_LOG_LIMIT, MAX_KEY_EVENTS, PoolConfig, RunningSession, SessionEvent, SessionPool,
+    SessionReport,
+};
 pub use process::ProcessBackend;
+pub use sandbox::{BwrapProbe, Sandbox, SandboxMode, probe_bwrap};
 pub use spec::{
     BackendKind, CommandSpec, ExitStatus, SessionHandle, SessionStatus, SpawnSpec, Stdin,
 };

@@ -9,6 +9,13 @@ use orch_core::TaskId;
 /// Most bytes read from a log in one look; the rest waits for the next.
 const MAX_READ: u64 = 4 * 1024 * 1024;
 
+/// Longest line handed to a parser; the rest of a longer line is skipped up to its end,
+/// so one huge line cannot make orch hold it in memory.
+pub(crate) const MAX_LINE: usize = 1024 * 1024;
+
+/// Appended to a line that was cut at [`MAX_LINE`].
+pub(crate) const LINE_CUT: &str = " …[orch: line cut]";
+
 /// The log of attempt `attempt` of `task`: `<orch_dir>/logs/<TASK>/<attempt>.log`.
 pub fn attempt_log_path(orch_dir: &Path, task: &TaskId, attempt: u32) -> PathBuf {
     orch_dir
@@ -46,6 +53,8 @@ pub(crate) struct LogTail {
     file: Option<File>,
     pos: u64,
     partial: Vec<u8>,
+    /// Inside a line longer than [`MAX_LINE`]: bytes are dropped until its end.
+    skipping: bool,
 }
 
 impl LogTail {
@@ -55,6 +64,7 @@ impl LogTail {
             file: None,
             pos: 0,
             partial: Vec::new(),
+            skipping: false,
         }
     }
 
@@ -85,21 +95,45 @@ impl LogTail {
         buf
     }
 
-    /// Complete new lines (without newline), and whether any byte arrived.
+    /// Complete new lines (without newline), and whether any byte arrived. A line longer
+    /// than [`MAX_LINE`] comes out cut, once, with [`LINE_CUT`] at its end.
     pub(crate) fn read_lines(&mut self) -> (Vec<String>, bool) {
         let bytes = self.read_bytes();
         if bytes.is_empty() {
             return (Vec::new(), false);
         }
-        self.partial.extend_from_slice(&bytes);
         let mut lines = Vec::new();
-        let mut start = 0;
-        while let Some(offset) = self.partial[start..].iter().position(|b| *b == b'\n') {
-            let end = start + offset;
-            lines.push(String::from_utf8_lossy(&self.partial[start..end]).into_owned());
-            start = end + 1;
+        let mut rest = bytes.as_slice();
+        while !rest.is_empty() {
+            let newline = rest.iter().position(|b| *b == b'\n');
+            let (chunk, ends_line) = match newline {
+                Some(i) => (&rest[..i], true),
+                None => (rest, false),
+            };
+            rest = match newline {
+                Some(i) => &rest[i + 1..],
+                None => &[],
+            };
+            if self.skipping {
+                self.skipping = !ends_line;
+                continue;
+            }
+            let room = MAX_LINE.saturating_sub(self.partial.len());
+            if chunk.len() > room {
+                self.partial.extend_from_slice(&chunk[..room]);
+                let mut line = String::from_utf8_lossy(&self.partial).into_owned();
+                line.push_str(LINE_CUT);
+                lines.push(line);
+                self.partial.clear();
+                self.skipping = !ends_line;
+                continue;
+            }
+            self.partial.extend_from_slice(chunk);
+            if ends_line {
+                lines.push(String::from_utf8_lossy(&self.partial).into_owned());
+                self.partial.clear();
+            }
         }
-        self.partial.drain(..start);
         (lines, true)
     }
 
@@ -132,6 +166,35 @@ mod tests {
         assert_eq!(tail.read_lines(), (vec!["two".to_owned()], true));
         assert_eq!(tail.finish().as_deref(), Some("three"));
         assert_eq!(tail.finish(), None);
+    }
+
+    #[test]
+    fn a_huge_line_is_cut_and_never_held_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.log");
+        let mut f = File::create(&path).unwrap();
+        let mut tail = LogTail::new(&path);
+        f.write_all(b"before\n").unwrap();
+        // Ten megabytes without a newline, written in pieces, then the end of the line.
+        let piece = vec![b'x'; 1024 * 1024];
+        let mut seen = Vec::new();
+        for _ in 0..10 {
+            f.write_all(&piece).unwrap();
+            seen.extend(tail.read_lines().0);
+            assert!(tail.partial.len() <= MAX_LINE);
+        }
+        f.write_all(b"tail of it\nafter\n").unwrap();
+        seen.extend(tail.read_lines().0);
+        assert_eq!(
+            seen.len(),
+            3,
+            "{:?}",
+            seen.iter().map(String::len).collect::<Vec<_>>()
+        );
+        assert_eq!(seen[0], "before");
+        assert_eq!(seen[1].len(), MAX_LINE + LINE_CUT.len());
+        assert!(seen[1].ends_with(LINE_CUT));
+        assert_eq!(seen[2], "after");
     }
 
     #[test]

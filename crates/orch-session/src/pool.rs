@@ -43,9 +43,23 @@ pub struct PoolConfig {
     /// (default 1024).
     pub event_capacity: usize,
     /// Events kept in a [`SessionReport`] besides the verdict-bearing ones (`Init`,
-    /// `Result`, `Usage`, `Error`, which are all kept); the oldest go first (default 256).
+    /// `Result`, `Usage`, `Error`, which are kept up to [`MAX_KEY_EVENTS`]); the oldest go
+    /// first (default 256).
     pub keep_events: usize,
+    /// Most bytes a session's log keeps (default 100 MiB); the rest is counted, dropped,
+    /// and reported at the end of the log. `None`: no limit.
+    pub log_limit: Option<u64>,
+    /// The sandbox every session runs in; `None`: none (stray processes are still killed
+    /// by their environment marker when a session ends).
+    pub sandbox: Option<crate::sandbox::Sandbox>,
 }
+
+/// Most verdict-bearing events (usage, errors) kept per session; beyond it the oldest
+/// usage and error events go (the first `Init` and every `Result` stay).
+pub const MAX_KEY_EVENTS: usize = 4096;
+
+/// Default [`PoolConfig::log_limit`]: 100 MiB.
+pub const DEFAULT_LOG_LIMIT: u64 = 100 * 1024 * 1024;
 
 impl Default for PoolConfig {
     fn default() -> Self {
@@ -57,6 +71,8 @@ impl Default for PoolConfig {
             cleanup: true,
             event_capacity: 1024,
             keep_events: 256,
+            log_limit: Some(DEFAULT_LOG_LIMIT),
+            sandbox: None,
         }
     }
 }
@@ -291,13 +307,25 @@ impl SessionPool {
         if request.resume.is_none() && request.session_id.is_none() {
             request.session_id = Some(id.to_string());
         }
-        let command = agent.command(&request)?;
+        let mut command = agent.command(&request)?;
+        // The marker by which stray processes of this session are found and killed.
+        command.env.push(("ORCH_SESSION_ID".into(), id.to_string()));
+        if let Some(sandbox) = &self.inner.config.sandbox {
+            let mut sandbox = sandbox.clone().readable(&request.prompt_file);
+            if let Some(home) = std::env::var_os("HOME").map(PathBuf::from) {
+                for path in agent.state_paths(&home) {
+                    sandbox = sandbox.writable(path);
+                }
+            }
+            command = sandbox.wrap(&command, &request.cwd);
+        }
         let spec = SpawnSpec {
             id,
             task: request.task.clone(),
             cwd: request.cwd.clone(),
             command,
             log_path: log_path.into(),
+            log_limit: self.inner.config.log_limit,
         };
         let handle = self.inner.backend.spawn(&spec).await?;
         Ok(self.supervise(agent, handle, Some(permit), false))
@@ -402,7 +430,18 @@ impl EventRecord {
             AgentEvent::Init { .. }
             | AgentEvent::Result(_)
             | AgentEvent::Usage { .. }
-            | AgentEvent::Error { .. } => self.key.push((self.seq, event)),
+            | AgentEvent::Error { .. } => {
+                self.key.push((self.seq, event));
+                if self.key.len() > MAX_KEY_EVENTS {
+                    // Flooded with usage or error lines: the oldest of those go.
+                    if let Some(i) = self.key.iter().position(|(_, e)| {
+                        matches!(e, AgentEvent::Usage { .. } | AgentEvent::Error { .. })
+                    }) {
+                        self.key.remove(i);
+                        self.dropped += 1;
+                    }
+                }
+            }
             other => {
                 self.other.push_back((self.seq, other));
                 if self.other.len() > self.keep {
@@ -539,6 +578,16 @@ async fn supervise(
         emit_output(&mut record, &line, true);
     }
 
+    // Whatever the agent left running outside its process group goes with the session.
+    let strays = tokio::task::spawn_blocking({
+        let id = handle.id.to_string();
+        move || crate::procs::kill_marked(&id)
+    })
+    .await
+    .unwrap_or(0);
+    if strays > 0 {
+        tracing::warn!(session = %handle.name, strays, "killed processes the agent left behind");
+    }
     let (events, dropped_events) = record.into_events();
     let outcome = agent.outcome(&end, &events);
     let usage = agent.usage(&events);

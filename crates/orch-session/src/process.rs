@@ -103,7 +103,13 @@ impl ProcessBackend {
         let name = spec.session_name();
         self.registry.ensure_dir()?;
         let exit_path = self.registry.exit_path(&name);
-        let script = wrapper_script(&spec.command, &spec.cwd, &exit_path, Output::Inherit)?;
+        let script = wrapper_script(
+            &spec.command,
+            &spec.cwd,
+            &exit_path,
+            Output::Inherit,
+            spec.log_limit,
+        )?;
         let log = prepare_log(&spec.log_path)?;
         let log_err = log
             .try_clone()

@@ -46,6 +46,7 @@ pub(crate) fn check_env(command: &CommandSpec) -> Result<(), SessionError> {
 }
 
 /// Where the wrapper sends the agent's output.
+#[derive(Clone, Copy)]
 pub(crate) enum Output<'a> {
     /// The wrapper's own stdout/stderr already go to the log (process backend).
     Inherit,
@@ -67,6 +68,7 @@ pub(crate) fn wrapper_script(
     cwd: &Path,
     exit_path: &Path,
     output: Output<'_>,
+    log_limit: Option<u64>,
 ) -> Result<String, SessionError> {
     if command.argv.is_empty() || command.argv[0].is_empty() {
         return Err(SessionError::InvalidSpec {
@@ -89,10 +91,19 @@ pub(crate) fn wrapper_script(
     let cwd = quote_path(cwd)?;
     let traps = "trap : INT TERM HUP";
     let run = format!("{traps}; {argv} <{stdin}; echo $? >{tmp}");
+    // The log's bound: `dd` with a byte count passes each read on at once (no stdio
+    // buffer, so the log stays live) and never reads past its limit; the rest is only
+    // counted, so the agent is never blocked or killed by it.
+    let cap = match log_limit {
+        Some(limit) => format!(
+            " | {{ trap '' INT TERM HUP; dd bs=65536 count={limit} iflag=count_bytes 2>/dev/null; n=$(wc -c | tr -d ' '); [ \"$n\" = 0 ] || printf '\\n[orch: the log reached its limit of {limit} bytes; %s more bytes were not kept]\\n' \"$n\"; }}"
+        ),
+        None => String::new(),
+    };
     let body = match output {
-        Output::Inherit => format!("{{ {run}; }} 2>&1"),
+        Output::Inherit => format!("{{ {run}; }} 2>&1{cap}"),
         Output::Tee(log) => format!(
-            "{{ {run}; }} 2>&1 | {{ trap '' INT TERM HUP; exec tee -a {}; }}",
+            "{{ {run}; }} 2>&1{cap} | {{ trap '' INT TERM HUP; exec tee -a {}; }}",
             quote_path(log)?
         ),
     };
@@ -147,12 +158,44 @@ mod tests {
         let exit = dir.path().join("s.exit");
         let log = dir.path().join("s.log");
         let cmd = CommandSpec::new(["sh", "-c", "echo out; echo err >&2; exit 3"]);
-        let script = wrapper_script(&cmd, dir.path(), &exit, Output::Tee(&log)).unwrap();
+        let script = wrapper_script(&cmd, dir.path(), &exit, Output::Tee(&log), None).unwrap();
         let status = Command::new("sh").arg("-c").arg(&script).output().unwrap();
         assert!(status.status.success(), "{script}");
         assert_eq!(std::fs::read_to_string(&exit).unwrap().trim(), "3");
         assert_eq!(std::fs::read_to_string(&log).unwrap(), "out\nerr\n");
         assert!(!dir.path().join("s.exit.tmp").exists());
+    }
+
+    #[test]
+    fn the_log_keeps_its_limit_and_says_what_it_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let exit = dir.path().join("s.exit");
+        let log = dir.path().join("s.log");
+        // 100,000 bytes of output, one line, through a 1,000-byte limit.
+        let cmd = CommandSpec::new([
+            "sh",
+            "-c",
+            "head -c 100000 /dev/zero | tr '\\0' x; echo; exit 4",
+        ]);
+        for output in [Output::Tee(&log), Output::Inherit] {
+            let _ = std::fs::remove_file(&log);
+            let script = wrapper_script(&cmd, dir.path(), &exit, output, Some(1000)).unwrap();
+            let mut run = Command::new("sh");
+            run.arg("-c").arg(&script);
+            if matches!(output, Output::Inherit) {
+                let file = std::fs::File::create(&log).unwrap();
+                run.stdout(file.try_clone().unwrap()).stderr(file);
+            }
+            assert!(run.status().unwrap().success());
+            assert_eq!(std::fs::read_to_string(&exit).unwrap().trim(), "4");
+            let text = std::fs::read_to_string(&log).unwrap();
+            assert!(text.starts_with(&"x".repeat(1000)), "{}", &text[..50]);
+            assert!(
+                text.ends_with("[orch: the log reached its limit of 1000 bytes; 99001 more bytes were not kept]\n"),
+                "{}",
+                &text[1000..]
+            );
+        }
     }
 
     #[test]
@@ -162,6 +205,7 @@ mod tests {
             Path::new("/"),
             &PathBuf::from("/tmp/x.exit"),
             Output::Inherit,
+            None,
         )
         .unwrap_err();
         assert!(err.to_string().contains("empty"));

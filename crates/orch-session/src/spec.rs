@@ -75,6 +75,10 @@ pub struct SpawnSpec {
     pub command: CommandSpec,
     /// The attempt's log file; all output (stdout and stderr) is appended to it.
     pub log_path: PathBuf,
+    /// Most bytes of output the log keeps; the rest is counted and dropped, with a line
+    /// saying so at the end of the log. `None`: no limit.
+    #[serde(default)]
+    pub log_limit: Option<u64>,
 }
 
 impl SpawnSpec {
@@ -91,6 +95,7 @@ impl SpawnSpec {
             cwd: cwd.into(),
             command,
             log_path: log_path.into(),
+            log_limit: None,
         }
     }
 

@@ -162,6 +162,7 @@ impl TmuxBackend {
             &spec.cwd,
             &exit_path,
             Output::Tee(&spec.log_path),
+            spec.log_limit,
         )?;
         drop(prepare_log(&spec.log_path)?);
         let cwd = spec.cwd.to_str().ok_or_else(|| SessionError::InvalidSpec {

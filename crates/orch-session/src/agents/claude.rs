@@ -51,6 +51,13 @@ impl Default for ClaudeCode {
 }
 
 impl Agent for ClaudeCode {
+    fn state_paths(&self, home: &std::path::Path) -> Vec<std::path::PathBuf> {
+        [".claude", ".claude.json", ".config/claude"]
+            .iter()
+            .map(|p| home.join(p))
+            .collect()
+    }
+
     fn name(&self) -> &'static str {
         "claude"
     }

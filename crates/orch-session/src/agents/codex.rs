@@ -54,6 +54,10 @@ impl Default for Codex {
 }
 
 impl Agent for Codex {
+    fn state_paths(&self, home: &std::path::Path) -> Vec<std::path::PathBuf> {
+        [".codex"].iter().map(|p| home.join(p)).collect()
+    }
+
     fn name(&self) -> &'static str {
         "codex"
     }

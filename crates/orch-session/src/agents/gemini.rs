@@ -51,6 +51,10 @@ impl Default for Gemini {
 }
 
 impl Agent for Gemini {
+    fn state_paths(&self, home: &std::path::Path) -> Vec<std::path::PathBuf> {
+        [".gemini"].iter().map(|p| home.join(p)).collect()
+    }
+
     fn name(&self) -> &'static str {
         "gemini"
     }

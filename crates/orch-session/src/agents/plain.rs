@@ -67,6 +67,13 @@ impl Default for Aider {
 }
 
 impl Agent for Aider {
+    fn state_paths(&self, home: &std::path::Path) -> Vec<std::path::PathBuf> {
+        [".aider", ".aider.conf.yml", ".cache"]
+            .iter()
+            .map(|p| home.join(p))
+            .collect()
+    }
+
     fn name(&self) -> &'static str {
         "aider"
     }

@@ -45,6 +45,7 @@ async fn start_then_lose_it(env: &Env) -> orch_session::SessionHandle {
         cwd: req.cwd.clone(),
         command: orch_session::Agent::command(agent.as_ref(), &req).unwrap(),
         log_path: env.log("TASK-AD-001"),
+        log_limit: None,
     };
     let handle = first_backend.spawn(&spec).await.unwrap();
     let log = handle.log_path.clone();

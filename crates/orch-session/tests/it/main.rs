@@ -6,4 +6,5 @@ mod agents;
 mod backends;
 mod manage;
 mod pool;
+mod sandbox;
 mod support;
