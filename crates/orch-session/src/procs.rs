@@ -147,6 +147,53 @@ pub(crate) async fn stop_group(
     Some(Signal::SIGKILL)
 }
 
+/// Kills every process that carries `ORCH_SESSION_ID=<session>` in its environment: what an
+/// agent started with `setsid` or `nohup` left behind its own process group. Outside a
+/// sandbox this is how nothing outlives a session; inside one the PID namespace already
+/// did it. Returns how many were killed. A few rounds, so a process forking while it is
+/// being killed is caught too.
+pub(crate) fn kill_marked(session: &str) -> usize {
+    let marker = format!("ORCH_SESSION_ID={session}");
+    let me = std::process::id();
+    let mut killed = 0;
+    for _ in 0..3 {
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return killed;
+        };
+        let mut found = 0;
+        for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if pid == me {
+                continue;
+            }
+            let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+                continue;
+            };
+            let marked = environ
+                .split(|b| *b == 0)
+                .any(|var| var == marker.as_bytes());
+            if marked
+                && let Ok(raw) = i32::try_from(pid)
+                && nix::sys::signal::kill(Pid::from_raw(raw), Signal::SIGKILL).is_ok()
+            {
+                found += 1;
+            }
+        }
+        killed += found;
+        if found == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    killed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,50 +243,4 @@ mod tests {
         .await;
         assert_eq!(by, Some(Signal::SIGINT));
     }
-}
-
-/// Kills every process that carries `ORCH_SESSION_ID=<session>` in its environment: what an
-/// agent started with `setsid` or `nohup` left behind its own process group. Outside a
-/// sandbox this is how nothing outlives a session; inside one the PID namespace already
-/// did it. Returns how many were killed. A few rounds, so a process forking while it is
-/// being killed is caught too.
-pub(crate) fn kill_marked(session: &str) -> usize {
-    let marker = format!("ORCH_SESSION_ID={session}");
-    let me = std::process::id();
-    let mut killed = 0;
-    for _ in 0..3 {
-        let Ok(entries) = std::fs::read_dir("/proc") else {
-            return killed;
-        };
-        let mut found = 0;
-        for entry in entries.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            if pid == me {
-                continue;
-            }
-            let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
-                continue;
-            };
-            let marked = environ
-                .split(|b| *b == 0)
-                .any(|var| var == marker.as_bytes());
-            if marked && let Ok(raw) = i32::try_from(pid) {
-                if nix::sys::signal::kill(Pid::from_raw(raw), Signal::SIGKILL).is_ok() {
-                    found += 1;
-                }
-            }
-        }
-        killed += found;
-        if found == 0 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    killed
 }
