@@ -68,6 +68,9 @@ pub const DEFAULT_CONFIG_TOML: &str = r#"# orch configuration. Every key is opti
 # performance_max_ms = 200.0
 # An end-to-end command; empty: the project's own integration tests, where there are any.
 # integration_command = ""
+# Code changes need tests that ran: when the tests dimension cannot run (no tests, no test
+# tool), the result is "Unverified" and does not pass. Off only for a project without tests.
+# require_tests = true
 
 [quality.weights]
 # Weight of each dimension in the overall score.
@@ -217,6 +220,10 @@ pub struct QualityConfig {
     pub weights: QualityWeights,
     /// Extra shell commands per dimension name.
     pub commands: std::collections::BTreeMap<String, Vec<String>>,
+    /// Whether code changes need tests that ran (default true): when the tests dimension
+    /// could not run, the result is `Unverified` and does not pass. Turn off only for a
+    /// project that has no tests and will not get any.
+    pub require_tests: bool,
 }
 
 impl Default for QualityConfig {
@@ -234,6 +241,7 @@ impl Default for QualityConfig {
             integration_command: String::new(),
             weights: QualityWeights::default(),
             commands: Default::default(),
+            require_tests: true,
         }
     }
 }

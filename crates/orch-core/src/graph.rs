@@ -76,6 +76,14 @@ pub enum PlanError {
         /// The missing task.
         other: TaskId,
     },
+    /// A task's `allow` list names something that is not an allowance.
+    #[error("task {task} allows `{allowance}`, which is not one of {}", crate::plan::TEST_ALLOWANCES.iter().map(|a| a.0).collect::<Vec<_>>().join(", "))]
+    UnknownAllowance {
+        /// The task.
+        task: TaskId,
+        /// What it names.
+        allowance: String,
+    },
     /// The dependencies form a cycle; `cycle` lists it in dependency order, first id repeated
     /// at the end.
     #[error("dependency cycle: {}", join_arrow(.cycle))]
@@ -146,6 +154,16 @@ impl DepGraph {
                 return Err(PlanError::UnknownEpic {
                     task: task.id.clone(),
                     epic: task.epic.to_string(),
+                });
+            }
+            if let Some(bad) = task.allow.iter().find(|a| {
+                !crate::plan::TEST_ALLOWANCES
+                    .iter()
+                    .any(|(name, _)| name == a)
+            }) {
+                return Err(PlanError::UnknownAllowance {
+                    task: task.id.clone(),
+                    allowance: bad.clone(),
                 });
             }
         }

@@ -61,7 +61,9 @@ pub use graph::{
     CriticalPath, DepGraph, PlanError, ScopeOverlap, overlapping_scopes, scopes_overlap,
 };
 pub use id::{EpicId, IdError, MAX_ID_LEN, TaskId, slugify, validate_name};
-pub use plan::{Category, Epic, PLAN_FORMAT_VERSION, Plan, PlanFormat, Priority, Task};
+pub use plan::{
+    Category, Epic, PLAN_FORMAT_VERSION, Plan, PlanFormat, Priority, TEST_ALLOWANCES, Task,
+};
 pub use schedule::{dependencies_met, newly_blocked, newly_ready, next_tasks, priority_key};
 pub use secrets::{SECRET_PATTERNS, is_secret_name};
 pub use status::{IllegalTransition, TaskStatus, UnknownStatus, transition};

@@ -137,6 +137,11 @@ pub struct Task {
     /// Tie-breaker after the critical path.
     #[serde(default, skip_serializing_if = "is_default")]
     pub priority: Priority,
+    /// Test and tooling changes this task may make that the quality gate otherwise fails
+    /// (see [`TEST_ALLOWANCES`]): `delete_tests`, `skip_tests`, `edit_tests`,
+    /// `suppressions`, `tool_config`, `test_config`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<String>,
     /// Current status (plans usually start all `pending`).
     #[serde(default, skip_serializing_if = "is_pending")]
     pub status: TaskStatus,
@@ -153,6 +158,29 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
+/// What a task may be allowed to change in the way the project is tested (its `allow`
+/// list), each with what it permits. Without it the gate fails such changes.
+pub const TEST_ALLOWANCES: &[(&str, &str)] = &[
+    ("delete_tests", "delete test files or test functions"),
+    ("skip_tests", "add skip, xfail or ignore markers to tests"),
+    (
+        "edit_tests",
+        "change tests that existed before (they are otherwise also run as they were)",
+    ),
+    (
+        "suppressions",
+        "add inline suppressions (noqa, type: ignore, nosec, allow(...), eslint-disable, ...)",
+    ),
+    (
+        "tool_config",
+        "change lint, type-check or security tool settings",
+    ),
+    (
+        "test_config",
+        "change test-runner settings, conftest.py or coverage settings",
+    ),
+];
+
 impl Task {
     /// A pending task with the given id, title and epic and every other field at its default.
     pub fn new(id: TaskId, title: impl Into<String>, epic: EpicId) -> Self {
@@ -166,6 +194,7 @@ impl Task {
             conflicts_with: Vec::new(),
             files: Vec::new(),
             acceptance: Vec::new(),
+            allow: Vec::new(),
             estimate_minutes: default_estimate(),
             priority: Priority::default(),
             status: TaskStatus::Pending,

@@ -29,6 +29,8 @@ pub struct CheckContext {
     /// A scratch directory outside the project for tool caches and reports, so checking
     /// never writes into the tree being checked.
     pub scratch: std::path::PathBuf,
+    /// The code the tree started from, when known (diff-aware checks, allow markers).
+    pub baseline: Option<std::sync::Arc<crate::integrity::Baseline>>,
 }
 
 impl CheckContext {

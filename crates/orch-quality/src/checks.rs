@@ -142,8 +142,9 @@ async fn secrets_part(ctx: &CheckContext) -> Part {
     let root = ctx.project.root.clone();
     let files = ctx.project.files.clone();
     let scanned = files.len();
+    let baseline = ctx.baseline.clone();
     let found = tokio::task::spawn_blocking(move || {
-        let scanner = SecretScanner::new();
+        let scanner = SecretScanner::new(baseline.as_deref());
         files
             .iter()
             .flat_map(|f| scanner.scan_file(&root, f))

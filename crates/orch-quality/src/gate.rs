@@ -13,8 +13,11 @@ use tokio::sync::Semaphore;
 use crate::check::{Check, CheckContext};
 use crate::checks::default_checks;
 use crate::command::Runner;
+use crate::integrity::Baseline;
 use crate::project::ProjectInfo;
-use crate::report::{CheckStatus, Dimension, DimensionResult, Grade, QualityReport, Severity};
+use crate::report::{
+    CheckStatus, Dimension, DimensionResult, Finding, Grade, QualityReport, Severity,
+};
 use crate::seal::CacheSeal;
 
 /// What to evaluate and how.
@@ -41,6 +44,9 @@ pub struct GateOptions {
     /// incremental. `None`: a scratch directory removed after the run. Never inside the
     /// tree: the gate leaves the tree as it found it.
     pub build_dir: Option<PathBuf>,
+    /// The code the tree started from: test integrity is checked against it, and a secret's
+    /// allow marker counts only on a line that was already there.
+    pub baseline: Option<Arc<Baseline>>,
 }
 
 /// Lock files a tool may write or rewrite while checking (cargo writes `Cargo.lock` when it
@@ -155,6 +161,14 @@ impl Gate {
             (None, Some(base)) => Some(changed_since(&project.root, base)?),
             (None, None) => None,
         };
+        // With a git base and no baseline given, the base versions come from git.
+        let options = &match (&options.baseline, &options.base, &changed) {
+            (None, Some(base), Some(files)) if options.changed.is_none() => GateOptions {
+                baseline: Some(Arc::new(baseline_from_git(&project.root, base, files))),
+                ..options.clone()
+            },
+            _ => options.clone(),
+        };
         let tree = match &options.tree {
             Some(tree) => Some(tree.clone()),
             None if project.in_git => tree_hash(&project.root),
@@ -188,8 +202,9 @@ impl Gate {
             config: self.config.clone(),
             runner: Runner::new(Duration::from_secs(self.config.check_timeout_seconds))
                 .with_env(tool_env(&scratch, &build_dir)),
-            changed,
+            changed: changed.clone(),
             scratch: scratch.clone(),
+            baseline: options.baseline.clone(),
         });
         let wanted = |d: Dimension| options.only.is_empty() || options.only.contains(&d);
         let limit = Arc::new(Semaphore::new(self.config.parallelism.max(1)));
@@ -215,7 +230,14 @@ impl Gate {
         protected.restore();
         let _ = std::fs::remove_dir_all(&scratch);
 
-        let mut report = self.score(results, &project, options);
+        let integrity = match &options.baseline {
+            Some(baseline) if wanted(Dimension::Tests) => {
+                crate::integrity::review(&project.root, baseline)
+            }
+            _ => Vec::new(),
+        };
+        let code_changed = code_changed(&project, changed.as_ref());
+        let mut report = self.score_with(results, &project, options, integrity, code_changed);
         let detected = project.clone();
         report.missing_tools =
             tokio::task::spawn_blocking(move || crate::tools::missing_tools(&detected))
@@ -236,6 +258,52 @@ impl Gate {
         project: &ProjectInfo,
         options: &GateOptions,
     ) -> QualityReport {
+        self.score_with(dimensions, project, options, Vec::new(), true)
+    }
+
+    /// [`Gate::score`] with test-integrity findings (each fails the tests dimension and
+    /// the gate) and whether source code changed (tests that could not run then leave the
+    /// result `Unverified`).
+    fn score_with(
+        &self,
+        mut dimensions: Vec<DimensionResult>,
+        project: &ProjectInfo,
+        options: &GateOptions,
+        integrity: Vec<Finding>,
+        code_changed: bool,
+    ) -> QualityReport {
+        if !integrity.is_empty() {
+            match dimensions
+                .iter_mut()
+                .find(|d| d.dimension == Dimension::Tests)
+            {
+                Some(tests) => {
+                    tests.findings.extend(integrity.iter().cloned());
+                    tests.status = CheckStatus::Failed;
+                    tests.score = 0.0;
+                }
+                None if options.only.is_empty() || options.only.contains(&Dimension::Tests) => {
+                    dimensions.push(DimensionResult {
+                        dimension: Dimension::Tests,
+                        score: 0.0,
+                        status: CheckStatus::Failed,
+                        findings: integrity.clone(),
+                        duration: Duration::ZERO,
+                        commands: vec!["test integrity against the base".into()],
+                        metrics: BTreeMap::new(),
+                    });
+                    dimensions.sort_by_key(|r| r.dimension);
+                }
+                None => {}
+            }
+        }
+        let tests_wanted = options.only.is_empty() || options.only.contains(&Dimension::Tests);
+        let unverified = self.config.require_tests
+            && tests_wanted
+            && code_changed
+            && dimensions
+                .iter()
+                .any(|d| d.dimension == Dimension::Tests && !d.status.ran());
         let c = &self.config;
         let weight = |d: Dimension| c.weights.of(d.name()).unwrap_or(1.0);
         let ran: Vec<&DimensionResult> = dimensions.iter().filter(|r| r.status.ran()).collect();
@@ -309,11 +377,38 @@ impl Gate {
                 _ => {}
             }
         }
+        if !integrity.is_empty() {
+            failures.push(format!(
+                "test integrity: {} finding(s) against the base ({})",
+                integrity.len(),
+                integrity
+                    .iter()
+                    .take(3)
+                    .map(|f| format!("{}: {}", f.location(), f.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+        }
+        if unverified {
+            let reason = get(Dimension::Tests)
+                .and_then(|r| match &r.status {
+                    CheckStatus::Skipped { reason } => Some(reason.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "no tests ran".into());
+            failures.push(format!(
+                "unverified: the tests did not run ({reason}); code changes need tests that run (or [quality] require_tests = false)"
+            ));
+        }
         let test_coverage = get(Dimension::Tests).and_then(|r| r.metrics.get("coverage").copied());
         QualityReport {
             task_id: options.task_id.clone(),
             quality_score: (quality_score * 10_000.0).round() / 10_000.0,
-            status: Grade::of(quality_score),
+            status: if unverified {
+                Grade::Unverified
+            } else {
+                Grade::of(quality_score)
+            },
             passed: failures.is_empty(),
             gate_failures: failures,
             test_coverage,
@@ -335,6 +430,7 @@ impl Gate {
             duration: Duration::ZERO,
             cached: false,
             missing_tools: Vec::new(),
+            integrity,
             dimensions,
         }
     }
@@ -387,6 +483,19 @@ async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Out
         .into_iter()
         .map(|o| o.expect("every future finished"))
         .collect()
+}
+
+/// Whether source code of a detected language changed (all of it counts as changed when
+/// the whole tree is judged). Documentation and settings alone need no tests.
+fn code_changed(project: &ProjectInfo, changed: Option<&BTreeSet<String>>) -> bool {
+    const CODE: &[&str] = &[
+        ".rs", ".py", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".go",
+    ];
+    let is_code = |f: &str| CODE.iter().any(|e| f.ends_with(e));
+    match changed {
+        Some(files) => files.iter().any(|f| is_code(f)),
+        None => project.files.iter().any(|f| is_code(f)),
+    }
 }
 
 fn tempfile_dir() -> Result<PathBuf, GateError> {
@@ -493,6 +602,30 @@ fn changed_since(root: &Path, base: &str) -> Result<BTreeSet<String>, GateError>
 /// A cache entry: the seal (hex, or `-` without one) on the first line, the report's JSON
 /// after it. The seal covers the entry's key and the report, so an entry cannot be copied
 /// to another tree's key either.
+/// The base version (from `git show BASE:path`) of every changed file.
+fn baseline_from_git(root: &Path, base: &str, changed: &BTreeSet<String>) -> Baseline {
+    let mut files = BTreeMap::new();
+    for path in changed {
+        let out = std::process::Command::new("git")
+            .args(["show", &format!("{base}:./{path}")])
+            .current_dir(root)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output();
+        let text = match out {
+            Ok(o) if o.status.success() && o.stdout.len() <= 2 * 1024 * 1024 => {
+                Some(String::from_utf8_lossy(&o.stdout).into_owned())
+            }
+            _ => None,
+        };
+        files.insert(path.clone(), text);
+    }
+    Baseline {
+        files,
+        allow: Default::default(),
+    }
+}
+
 fn read_cached(file: &Path, key: &str, seal: Option<&CacheSeal>) -> Option<QualityReport> {
     let text = std::fs::read_to_string(file).ok()?;
     let (mac, json) = text.split_once('\n')?;

@@ -33,6 +33,7 @@ mod checks;
 mod command;
 mod docs;
 mod gate;
+mod integrity;
 mod lang;
 mod parse;
 mod project;
@@ -48,6 +49,7 @@ pub use checks::{
 };
 pub use command::{CommandError, CommandLine, CommandOutput, Runner, find_program, on_path};
 pub use gate::{Gate, GateError, GateOptions, tree_hash};
+pub use integrity::{Baseline, acceptance_copies, is_test_path, review as review_integrity};
 pub use project::{Language, ProjectInfo, Toolchain};
 pub use report::{
     CheckStatus, Dimension, DimensionResult, Finding, Grade, QualityReport, Severity,

@@ -249,6 +249,9 @@ pub enum Grade {
     /// Below 0.8.
     #[serde(rename = "Needs work")]
     NeedsWork,
+    /// The tests could not run on changed code: whatever the other scores, nothing says
+    /// the code works.
+    Unverified,
 }
 
 impl Grade {
@@ -270,6 +273,7 @@ impl fmt::Display for Grade {
             Grade::Excellent => "Excellent",
             Grade::Good => "Good",
             Grade::NeedsWork => "Needs work",
+            Grade::Unverified => "Unverified",
         })
     }
 }
@@ -312,6 +316,10 @@ pub struct QualityReport {
     /// them: the dimensions they would check were skipped or weaker.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_tools: Vec<crate::tools::MissingTools>,
+    /// Test-integrity findings against the base (deleted or weakened tests, new
+    /// suppressions, changed tool settings); any fails the gate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub integrity: Vec<Finding>,
 }
 
 impl QualityReport {

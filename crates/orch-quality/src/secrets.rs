@@ -1,139 +1,151 @@
-//! The built-in secrets scan: API keys, tokens and private keys committed to the tree. It
-//! needs no tool, so it runs for every language, always.
+//! The built-in secrets scan: API keys, tokens, private keys and passwords committed to the
+//! tree, found by the detector every part of orch shares ([`orch_secrets::Detector`]). It
+//! needs no tool, so it runs for every language, always. Files are read line by line, so a
+//! large file is scanned like any other; a line with [`ALLOW_MARKER`] is exempt only when
+//! that line was already in the base the work started from.
 
-use regex::Regex;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
 
+use orch_secrets::Detector;
+
+use crate::integrity::Baseline;
 use crate::report::{Finding, Severity};
 
-/// Files larger than this are not read (generated data, not code).
-const MAX_BYTES: u64 = 1024 * 1024;
-
-/// A line with this marker is not reported: a documented false positive.
+/// A line with this marker is not reported: a documented false positive. The marker counts
+/// only on lines present in the base (an agent cannot exempt its own secret).
 pub const ALLOW_MARKER: &str = "orch:allow-secret";
 
-pub(crate) struct SecretScanner {
-    rules: Vec<(&'static str, Regex, Severity)>,
-    assignment: Regex,
+/// Longest piece of one line looked at at once; longer lines are read in overlapping pieces.
+const PIECE: usize = 256 * 1024;
+/// Overlap between the pieces of a long line, so a secret across a cut is still whole in one.
+const OVERLAP: usize = 512;
+
+pub(crate) struct SecretScanner<'a> {
+    detector: &'static Detector,
+    baseline: Option<&'a Baseline>,
 }
 
-impl SecretScanner {
-    pub fn new() -> SecretScanner {
+impl<'a> SecretScanner<'a> {
+    pub fn new(baseline: Option<&'a Baseline>) -> SecretScanner<'a> {
         SecretScanner {
-            rules: orch_core::SECRET_PATTERNS
-                .iter()
-                .map(|(name, re)| (*name, Regex::new(re).expect("secret regex"), Severity::High))
-                .collect(),
-            assignment: Regex::new(
-                r#"(?i)\b(api[_-]?key|secret(?:[_-]?key)?|password|passwd|access[_-]?token|auth[_-]?token|client[_-]?secret)\b["']?\s*[:=]\s*["']([^"'\s]{12,})["']"#,
-            )
-            .expect("assignment regex"),
+            detector: Detector::shared(),
+            baseline,
         }
     }
 
-    /// Findings in one file's text; secrets are never echoed, only their kind.
+    /// Findings in one line (`n` from 1); secrets are never echoed, only their kind.
+    fn scan_line(&self, file: &str, n: u32, line: &str, out: &mut Vec<Finding>) {
+        if line.contains(ALLOW_MARKER) && self.baseline.is_none_or(|b| b.has_line(file, line)) {
+            return;
+        }
+        for found in self.detector.find(line).into_iter().filter(|f| f.certain) {
+            let how = found
+                .hidden_by
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
+            out.push(
+                Finding::at(
+                    file,
+                    Some(n),
+                    Severity::High,
+                    format!("{}{how} in the source", found.kind),
+                )
+                .with_code("secret"),
+            );
+        }
+    }
+
+    /// Findings in a text (tests, small inputs).
+    #[cfg(test)]
     pub fn scan(&self, file: &str, text: &str) -> Vec<Finding> {
         let mut out = Vec::new();
         for (n, line) in text.lines().enumerate() {
-            if line.contains(ALLOW_MARKER) {
-                continue;
-            }
-            let at = |sev, msg: String| Finding::at(file, Some(n as u32 + 1), sev, msg);
-            let mut hit = false;
-            for (name, re, sev) in &self.rules {
-                if re.is_match(line) {
-                    out.push(at(*sev, format!("{name} in the source")).with_code("secret"));
-                    hit = true;
-                    break;
-                }
-            }
-            if hit {
-                continue;
-            }
-            if let Some(m) = self.assignment.captures(line) {
-                let value = &m[2];
-                if !looks_like_placeholder(value) && entropy(value) >= 3.0 {
-                    out.push(
-                        at(
-                            Severity::High,
-                            format!(
-                                "hard-coded {} (a literal of {} characters)",
-                                m[1].to_lowercase(),
-                                value.len()
-                            ),
-                        )
-                        .with_code("secret"),
-                    );
-                }
-            }
+            self.scan_line(file, n as u32 + 1, line, &mut out);
         }
         out
     }
 
-    /// Reads and scans a file under `root`; binary and oversized files are skipped.
-    pub fn scan_file(&self, root: &std::path::Path, file: &str) -> Vec<Finding> {
-        let path = root.join(file);
-        if path.metadata().map(|m| m.len() > MAX_BYTES).unwrap_or(true) {
-            return Vec::new();
-        }
-        let Ok(bytes) = std::fs::read(&path) else {
+    /// Reads `root/file` line by line (whatever its size) and scans it; binary files are
+    /// skipped.
+    pub fn scan_file(&self, root: &Path, file: &str) -> Vec<Finding> {
+        let Ok(handle) = std::fs::File::open(root.join(file)) else {
             return Vec::new();
         };
-        if bytes[..bytes.len().min(8192)].contains(&0) {
-            return Vec::new();
+        let mut reader = BufReader::with_capacity(64 * 1024, handle);
+        match reader.fill_buf() {
+            Ok(head) if head[..head.len().min(8192)].contains(&0) => return Vec::new(),
+            Ok(_) => {}
+            Err(_) => return Vec::new(),
         }
-        self.scan(file, &String::from_utf8_lossy(&bytes))
+        let mut out = Vec::new();
+        let mut n = 0u32;
+        let mut piece = Vec::with_capacity(4096);
+        loop {
+            piece.clear();
+            let limit = (PIECE - piece.len()) as u64;
+            let read = (&mut reader).take(limit).read_until(b'\n', &mut piece);
+            match read {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            let complete = piece.last() == Some(&b'\n');
+            n += 1;
+            self.scan_line(
+                file,
+                n,
+                String::from_utf8_lossy(&piece).trim_end_matches(['\n', '\r']),
+                &mut out,
+            );
+            // The rest of a very long line, piece by piece, each starting with the end of
+            // the one before.
+            let mut carry: Vec<u8> = if complete {
+                Vec::new()
+            } else {
+                piece[piece.len().saturating_sub(OVERLAP)..].to_vec()
+            };
+            while !carry.is_empty() {
+                let mut next = carry.clone();
+                let got = (&mut reader)
+                    .take((PIECE - OVERLAP) as u64)
+                    .read_until(b'\n', &mut next)
+                    .unwrap_or(0);
+                if got == 0 {
+                    break;
+                }
+                self.scan_line(
+                    file,
+                    n,
+                    String::from_utf8_lossy(&next).trim_end_matches(['\n', '\r']),
+                    &mut out,
+                );
+                carry = if next.last() == Some(&b'\n') {
+                    Vec::new()
+                } else {
+                    next[next.len().saturating_sub(OVERLAP)..].to_vec()
+                };
+            }
+            if out.len() > 1000 {
+                break;
+            }
+        }
+        out.dedup_by(|a, b| a.line == b.line && a.message == b.message);
+        out
     }
-}
-
-fn looks_like_placeholder(value: &str) -> bool {
-    let v = value.to_ascii_lowercase();
-    [
-        "example",
-        "changeme",
-        "change_me",
-        "your_",
-        "your-",
-        "xxxx",
-        "placeholder",
-        "dummy",
-        "redacted",
-        "<",
-        "${",
-        "{{",
-        "env",
-        "todo",
-        "secret",
-    ]
-    .iter()
-    .any(|p| v.contains(p))
-        || v.chars().all(|c| c == v.chars().next().unwrap_or('x'))
-}
-
-/// Shannon entropy in bits per character.
-fn entropy(s: &str) -> f64 {
-    let mut counts = std::collections::HashMap::new();
-    for c in s.chars() {
-        *counts.entry(c).or_insert(0usize) += 1;
-    }
-    let n = s.chars().count() as f64;
-    counts
-        .values()
-        .map(|&k| {
-            let p = k as f64 / n;
-            -p * p.log2()
-        })
-        .sum()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn key() -> String {
+        format!("{}{}", "AKIA", "Z7Q2XK4M9B3N5P6R")
+    }
+
     #[test]
     fn finds_keys_not_placeholders() {
-        let s = SecretScanner::new();
-        let key = format!("{}{}", "AKIA", "Z7Q2XK4M9B3N5P6R");
-        assert_eq!(s.scan("a.py", &format!("KEY = '{key}'")).len(), 1);
+        let s = SecretScanner::new(None);
+        assert_eq!(s.scan("a.py", &format!("KEY = '{}'", key())).len(), 1);
         assert_eq!(
             s.scan("a.py", "api_key = \"q8Zr3LmP0xV7tKw2Yb5N\"").len(),
             1
@@ -144,10 +156,42 @@ mod tests {
                 .is_empty()
         );
         assert!(
-            s.scan("a.py", &format!("KEY = '{key}'  # {ALLOW_MARKER}"))
+            s.scan("a.py", &format!("KEY = '{}'  # {ALLOW_MARKER}", key()))
                 .is_empty()
         );
         let pem = "-----BEGIN OPENSSH PRIVATE KEY-----"; // orch:allow-secret
         assert_eq!(s.scan("k.pem", pem)[0].severity, Severity::High);
+    }
+
+    #[test]
+    fn an_allow_marker_counts_only_where_the_base_had_it() {
+        let line = format!("KEY = '{}'  # {ALLOW_MARKER}", key());
+        let mut baseline = Baseline::default();
+        baseline
+            .files
+            .insert("a.py".into(), Some(format!("{line}\n")));
+        baseline.files.insert("b.py".into(), None);
+        let s = SecretScanner::new(Some(&baseline));
+        assert!(s.scan("a.py", &line).is_empty(), "already there: exempt");
+        assert_eq!(
+            s.scan("b.py", &line).len(),
+            1,
+            "added with the marker: reported"
+        );
+        assert!(s.scan("c.py", &line).is_empty(), "unchanged file: exempt");
+    }
+
+    #[test]
+    fn large_files_and_long_lines_are_scanned() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = "x = 1\n".repeat(300_000);
+        text.push_str(&"y".repeat(3 * 1024 * 1024));
+        text.push_str(&format!(" KEY = '{}' ", key()));
+        text.push_str(&"z".repeat(1024 * 1024));
+        text.push('\n');
+        std::fs::write(dir.path().join("big.py"), &text).unwrap();
+        let found = SecretScanner::new(None).scan_file(dir.path(), "big.py");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].line, Some(300_001));
     }
 }

@@ -139,5 +139,14 @@ fn go_without_go_is_skipped_never_scored() {
         r.dimension(Dimension::Documentation).unwrap().status.word(),
         "passed"
     );
-    assert!(r.passed, "{}", summary(&r));
+    // But with no test run, nothing says the code works: unverified, not passed, and the
+    // report says what to install.
+    assert!(!r.passed, "{}", summary(&r));
+    assert_eq!(r.status, orch_quality::Grade::Unverified);
+    assert!(
+        r.gate_failures.iter().any(|f| f.starts_with("unverified")),
+        "{:?}",
+        r.gate_failures
+    );
+    assert!(r.missing_tools.iter().any(|m| m.tools == ["go"]), "{:?}", r.missing_tools);
 }
