@@ -123,11 +123,28 @@ pub fn write_instructions(plan: &Plan, task: &Task, cx: &InstructionContext<'_>)
     let _ = writeln!(out, "## How your work is verified\n");
     let _ = writeln!(
         out,
-        "orch does not take your word for it. When you finish, it commits what you left in this worktree and checks:\n"
+        "orch does not take your word for it. When you finish, it commits every file you left in this directory (files git ignores, and build output such as `__pycache__` or `target/`, never count) and judges that commit, exported clean, not this directory:\n"
     );
     let _ = writeln!(
         out,
         "- something relevant changed (no change means the task failed);"
+    );
+    let _ = writeln!(
+        out,
+        "- the tests that existed before you started run as they were, beside yours: changing them does not change what you are measured by;"
+    );
+    let _ = writeln!(
+        out,
+        "- deleting, emptying or skipping tests, assertions that cannot fail, new suppressions (`noqa`, `type: ignore`, `nosec`, `#[allow(...)]`, `eslint-disable`, ...) and relaxed lint, type-check or test settings fail the task{};",
+        if task.allow.is_empty() {
+            String::new()
+        } else {
+            format!(" (this task may: {})", task.allow.join(", "))
+        }
+    );
+    let _ = writeln!(
+        out,
+        "- nothing outside this directory was touched: the main repository's branches, hooks and git config, and orch's own files, are off limits (changing them fails the task at once);"
     );
     if cx.gate.is_empty() {
         let _ = writeln!(
@@ -142,7 +159,7 @@ pub fn write_instructions(plan: &Plan, task: &Task, cx: &InstructionContext<'_>)
     let _ = writeln!(out, "\n## Rules\n");
     for rule in [
         "Stay in scope: do this task only; note anything else you notice in your final message.",
-        "Work only in this directory (your own git worktree and branch); do not switch branches.",
+        "Work only in this directory; its `.git` is a repository of your own (commit, branch, reset as you like). Everything outside it is read-only or hidden.",
         "Commit your work with a clear message when you are done; uncommitted changes are committed for you.",
         "Add or update tests for what you change, and run them before you finish.",
         "Never commit secrets, keys or tokens.",

@@ -45,6 +45,15 @@ pub const DEFAULT_CONFIG_TOML: &str = r#"# orch configuration. Every key is opti
 # When every task of an epic is done, its branch goes into the base branch: merge, leave,
 # or pr (a pull request with `gh`, when it is installed).
 # on_epic_complete = "merge"
+# Where agents run: auto (bubblewrap when it works here: own PID namespace, read-only host,
+# only the task's workspace writable, .orch/ hidden), bwrap (refuse to run without it), or
+# none (the agent runs as you and can reach everything you can; orch only detects).
+# sandbox = "auto"
+# Extra paths an agent may write inside the sandbox (~ is your home directory), e.g.
+# ["~/.cache"]; the default is none.
+# sandbox_writable = []
+# Most megabytes one attempt's log keeps; the rest is dropped and the cut is noted.
+# log_max_mb = 100
 
 [quality]
 # Overall score (0.0 to 1.0) a task needs to pass the gate.
@@ -156,6 +165,15 @@ pub struct RunConfig {
     pub stop_grace_seconds: u32,
     /// What happens to a finished epic's branch: `merge`, `leave` or `pr` (default `merge`).
     pub on_epic_complete: String,
+    /// Where agents run: `auto` (bubblewrap when it works here), `bwrap`, or `none`
+    /// (default `auto`).
+    pub sandbox: String,
+    /// Extra paths writable inside the sandbox (`~` is the home directory), besides the
+    /// workspace, a private `/tmp` and the agent CLI's own state directories.
+    pub sandbox_writable: Vec<String>,
+    /// Most megabytes one attempt's log keeps (default 100); the rest is dropped and the
+    /// cut is written at the end of the log.
+    pub log_max_mb: u64,
 }
 
 impl Default for RunConfig {
@@ -172,6 +190,9 @@ impl Default for RunConfig {
             out_of_scope: "fail".into(),
             stop_grace_seconds: 30,
             on_epic_complete: "merge".into(),
+            sandbox: "auto".into(),
+            sandbox_writable: Vec::new(),
+            log_max_mb: 100,
         }
     }
 }
@@ -509,6 +530,12 @@ impl Config {
                 "run.on_epic_complete",
                 "must be one of merge, leave, pr",
             ));
+        }
+        if !["auto", "bwrap", "none"].contains(&self.run.sandbox.as_str()) {
+            return Err(invalid("run.sandbox", "must be one of auto, bwrap, none"));
+        }
+        if self.run.log_max_mb == 0 {
+            return Err(invalid("run.log_max_mb", "must be at least 1"));
         }
         if self.run.session_timeout_minutes == 0 {
             return Err(invalid("run.session_timeout_minutes", "must be at least 1"));

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use orch_core::{DepGraph, EpicId, Event, Plan, TaskId, TaskStatus, next_tasks};
-use orch_escalation::Escalator;
+use orch_escalation::{Escalator, FailureKind};
 use orch_session::{PoolConfig, SessionEvent, SessionPool};
 use orch_store::{AttemptRecord, Lease, Store, StoreError, TaskFilter};
 use orch_worktree::WorktreeManager;
@@ -72,6 +72,9 @@ pub struct Conductor {
     pub(crate) aborted: bool,
     pub(crate) last_seen_seq: u64,
     epics_finished: HashSet<EpicId>,
+    /// Running attempts whose task was changed in the store behind orch's back, with the
+    /// evidence: their result is not trusted.
+    tampered: HashMap<TaskId, String>,
     pub(crate) tx: mpsc::Sender<WorkerMsg>,
     rx: mpsc::Receiver<WorkerMsg>,
 }
@@ -92,20 +95,50 @@ impl Conductor {
         let mut store = Store::open_existing(&options.orch_dir.join("state.db"))?;
         let plan = store.plan()?.ok_or(EngineError::NoPlan)?;
         let graph = plan.validate()?;
-        let worktrees = WorktreeManager::open(&options.repo_root, &options.config.repo)?;
+        // Agents get isolated worktrees: their `.git` is a private repository.
+        let worktrees =
+            WorktreeManager::open(&options.repo_root, &options.config.repo)?.with_isolation(true);
+        let common_dir = worktrees.common_dir().to_owned();
         let run_id = format!("run-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         let stale = Duration::from_secs(options.config.store.lease_stale_seconds);
         let lease = store.acquire_lease(&run_id, stale)?;
         let escalator = load_escalator(&store, &options)?;
+        // Inside the sandbox the main repository's objects stay readable (the agent's
+        // private repository borrows them), and orch's own directory is hidden.
+        let sandbox = options.sandbox.clone().map(|s| s.readable(&common_dir));
+        let sandboxed = sandbox.is_some();
         let pool = SessionPool::new(
             Arc::clone(&options.backend),
             PoolConfig {
                 max_sessions: options.parallel,
                 timeout: options.session_timeout,
                 idle_timeout: options.idle_timeout,
+                log_limit: options.log_limit,
+                sandbox,
                 ..PoolConfig::default()
             },
         );
+        let guard = orch_worktree::RepoGuard::new(
+            &common_dir,
+            vec![options.orch_dir.join("orch.toml")],
+            options.orch_dir.join("quarantine"),
+            sandboxed,
+        )?;
+        // In the sandbox `.orch/` is hidden, so the gate cache's key can live there; without
+        // it an agent could read any file, so the key lives in memory for this run only.
+        let cache_seal = if sandboxed {
+            let key = options.orch_dir.join(orch_core::GATE_CACHE_KEY_FILE);
+            orch_quality::CacheSeal::load_or_create(&key).map_err(|e| EngineError::Config {
+                key: "quality cache key",
+                problem: format!("{}: {e}", key.display()),
+            })?
+        } else {
+            orch_quality::CacheSeal::random().map_err(|e| EngineError::Config {
+                key: "quality cache key",
+                problem: e.to_string(),
+            })?
+        };
+        let verify_dir = verify_dir_for(&options.repo_root);
         let shared = Arc::new(Shared {
             worktrees: Arc::new(worktrees),
             pool,
@@ -114,6 +147,9 @@ impl Conductor {
             orch_dir: options.orch_dir.clone(),
             agent_env: options.agent_env.clone(),
             fail_out_of_scope: options.fail_out_of_scope,
+            guard,
+            cache_seal,
+            verify_dir,
         });
         let (stop, stop_rx) = StopHandle::new();
         let (tx, rx) = mpsc::channel(256);
@@ -149,6 +185,7 @@ impl Conductor {
             aborted: false,
             last_seen_seq: 0,
             epics_finished,
+            tampered: HashMap::new(),
             tx,
             rx,
             options,
@@ -187,6 +224,10 @@ impl Conductor {
     }
 
     async fn run_loop(&mut self) -> Result<RunOutcome, EngineError> {
+        if let Some(warning) = self.options.sandbox_warning.clone() {
+            tracing::warn!("{warning}");
+            self.note(format!("warning: {warning}"));
+        }
         let recovered = self.recover().await?;
         self.store.append_event(&Event::RunStarted {
             run: self.run_id.clone(),
@@ -312,8 +353,37 @@ impl Conductor {
         }
     }
 
+    /// Running tasks must have the status orch gave them: anything else was written past
+    /// the state machine (an agent writing `.orch/state.db`). The status is put back, the
+    /// session stopped, and the attempt fails as tampering.
+    pub(crate) fn check_running_statuses(&mut self) -> Result<(), EngineError> {
+        let ids: Vec<TaskId> = self.inflight.keys().cloned().collect();
+        for id in ids {
+            let stored = self.store.task(&id)?.task.status;
+            let ours = self.status(&id);
+            if stored == ours {
+                continue;
+            }
+            self.store.restore_status(
+                &id,
+                ours,
+                "put back: changed outside orch while its attempt ran",
+            )?;
+            let evidence = format!(
+                "the store's status of {id} was changed from {ours} to {stored} outside orch while its agent ran"
+            );
+            self.note(format!("{id}: tampering: {evidence}"));
+            if let Some(session) = self.inflight.get(&id).and_then(|f| f.session) {
+                self.shared.pool.kill(session);
+            }
+            self.tampered.insert(id, evidence);
+        }
+        Ok(())
+    }
+
     /// Re-reads every status after moving ready and blocked tasks.
     pub(crate) fn refresh(&mut self) -> Result<(), EngineError> {
+        self.check_running_statuses()?;
         self.store.refresh_readiness()?;
         for record in self.store.tasks(&TaskFilter::default())? {
             let i = self.index(&record.task.id);
@@ -406,6 +476,11 @@ impl Conductor {
             task: task_id.clone(),
             status: TaskStatus::Running,
         });
+        // A retry in the same worktree keeps the base orch recorded for it.
+        let base = (!retry.fresh_worktree)
+            .then(|| previous.as_ref().map(|p| p.base_sha.clone()))
+            .flatten()
+            .filter(|b| !b.is_empty());
         self.spawn(Job {
             upstream_epics: self.upstream_epics(&task),
             task,
@@ -417,6 +492,8 @@ impl Conductor {
                 fresh_worktree: retry.fresh_worktree,
                 non_interactive: retry.non_interactive,
             },
+            base,
+            verified_sha: None,
         });
         Ok(())
     }
@@ -574,7 +651,17 @@ impl Conductor {
                     attach,
                 });
             }
-            WorkerMsg::Phase { task, status, ack } => {
+            WorkerMsg::Phase {
+                task,
+                status,
+                verified,
+                ack,
+            } => {
+                if let Some(verified) = verified
+                    && let Some(attempt) = self.inflight.get(&task).map(|f| f.attempt)
+                {
+                    self.store.record_verified(&task, attempt, &verified)?;
+                }
                 let reason = match status {
                     TaskStatus::Verifying => "agent finished; verifying",
                     TaskStatus::Merging => "verified; in the merge queue",
@@ -602,8 +689,28 @@ impl Conductor {
         Ok(())
     }
 
-    async fn finished(&mut self, f: worker::Finished) -> Result<(), EngineError> {
+    async fn finished(&mut self, mut f: worker::Finished) -> Result<(), EngineError> {
         self.inflight.remove(&f.task);
+        if let Some(evidence) = self.tampered.remove(&f.task) {
+            match f.verdict {
+                Verdict::Merged { .. } => self.note(format!(
+                    "{}: merged before the tampering was noticed: {evidence}",
+                    f.task
+                )),
+                _ => {
+                    f.end.result = FailureKind::Tampering.as_str().into();
+                    f.end.summary = evidence.clone();
+                    f.verdict = Verdict::Failed(Box::new(
+                        orch_escalation::FailureContext::new(
+                            f.task.clone(),
+                            FailureKind::Tampering,
+                            evidence,
+                        )
+                        .with_attempt(f.attempt),
+                    ));
+                }
+            }
+        }
         *self.busy.entry(f.task.clone()).or_default() += f.busy;
         self.agent_time += f.agent_time;
         if let Some(c) = f.end.cost_usd {
@@ -651,7 +758,8 @@ impl Conductor {
         Ok(())
     }
 
-    /// Marks a merged task completed and removes its worktree and branch.
+    /// Marks a merged task completed and removes its worktree, its branch and its
+    /// verification directory.
     pub(crate) async fn complete(
         &mut self,
         task: &TaskId,
@@ -660,10 +768,13 @@ impl Conductor {
         self.set_status(task, TaskStatus::Completed, reason)?;
         let worktrees = Arc::clone(&self.shared.worktrees);
         let id = task.clone();
-        let removed =
-            tokio::task::spawn_blocking(move || worker::discard_worktree(&worktrees, &id))
-                .await
-                .expect("worktree removal does not panic");
+        let verify = self.shared.verify_dir.join(task.as_str());
+        let removed = tokio::task::spawn_blocking(move || {
+            let _ = std::fs::remove_dir_all(&verify);
+            worker::discard_worktree(&worktrees, &id)
+        })
+        .await
+        .expect("worktree removal does not panic");
         if let Err(e) = removed {
             self.note(format!(
                 "{task}: merged, but its worktree could not be removed: {e}"
@@ -798,6 +909,18 @@ impl Conductor {
             open_questions,
         })
     }
+}
+
+/// Where verifications of this repository export commits and keep build output: a
+/// directory of its own under the system's temporary directory (outside the repository,
+/// so no project setting above it applies, and private to orch inside the sandbox).
+pub(crate) fn verify_dir_for(root: &std::path::Path) -> std::path::PathBuf {
+    use std::hash::{Hash, Hasher};
+    // `DefaultHasher::new()` uses fixed keys: the same repository gets the same directory
+    // in every run, so build output is reused.
+    let mut hasher = std::hash::DefaultHasher::new();
+    root.hash(&mut hasher);
+    std::env::temp_dir().join(format!("orch-verify-{:016x}", hasher.finish()))
 }
 
 pub(crate) fn epic_key(epic: &EpicId) -> String {

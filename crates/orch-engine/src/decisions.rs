@@ -146,16 +146,23 @@ impl Conductor {
                 // takes its own turn (the lock is not reentrant).
                 let turn = shared.merge_queue.lock().await;
                 let worktrees = Arc::clone(&shared.worktrees);
+                let epic_branch = orch_worktree::epic_branch(&t.epic);
                 let merged = tokio::task::spawn_blocking(move || {
+                    // What is merged is what the worktree holds now, committed first: the
+                    // same commit is recorded and merged (never the files left after).
+                    if worktrees.get(&t.id).is_ok() {
+                        worktrees
+                            .commit_pending(&t.id, &t.title)
+                            .map_err(|e| e.to_string())?;
+                    }
+                    let sha = worktrees.task_tip(&t.id).map_err(|e| e.to_string())?;
                     worktrees
-                        .commit_pending(&t.id, &t.title)
-                        .map_err(|e| e.to_string())?;
-                    worktrees
-                        .merge_task(&t.id, &t.epic)
+                        .merge_task_at(&t.id, &t.epic, &sha)
                         .map_err(|e| e.to_string())
                 })
                 .await
                 .expect("merging does not panic");
+                shared.guard.accept_refs(&[epic_branch]);
                 drop(turn);
                 match merged {
                     Ok(outcome) => {
@@ -259,6 +266,7 @@ impl Conductor {
         let seq = self.store.last_event_seq()?;
         if seq != self.last_seen_seq {
             self.last_seen_seq = seq;
+            self.check_running_statuses()?;
             self.pick_up_answers().await?;
         }
         for resolution in self.escalator.expire_due() {

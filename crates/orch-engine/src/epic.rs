@@ -45,6 +45,11 @@ pub(crate) async fn finish(
             let merged = tokio::task::spawn_blocking(move || worktrees.merge_epic(&e))
                 .await
                 .expect("merging does not panic");
+            if let Ok(outcome) = &merged {
+                shared
+                    .guard
+                    .accept_refs(&[branch.clone(), outcome.target.clone()]);
+            }
             match merged {
                 Ok(outcome) => EpicOutcome {
                     summary: format!(

@@ -70,6 +70,7 @@ pub use demo::{DEMO_PRD, DemoProject, answer_pending};
 pub use error::EngineError;
 pub use options::{
     EngineOptions, EpicCompletion, StopHandle, StopLevel, agent_named, escalation_policy,
+    sandbox_from_config,
 };
 pub use progress::{
     ActiveTask, Progress, RunEvent, RunOutcome, RunReport, RunSnapshot, Silent, TaskSummary,

@@ -9,8 +9,8 @@ use orch_core::Config;
 use orch_escalation::{DynAdvisor, EscalationPolicy, NotifierSet, RuleAdvisor};
 use orch_quality::Gate;
 use orch_session::{
-    Agent, BackendChoice, BackendOptions, CustomCommand, SessionBackend, agent_by_name,
-    open_backend,
+    Agent, BackendChoice, BackendOptions, BwrapProbe, CustomCommand, Sandbox, SandboxMode,
+    SessionBackend, agent_by_name, open_backend, probe_bwrap,
 };
 use tokio::sync::watch;
 
@@ -90,6 +90,55 @@ pub struct EngineOptions {
     pub prd: Option<orch_ai::Prd>,
     /// How often the loop looks at the store for answers and refreshes the display.
     pub tick: Duration,
+    /// The sandbox agents run in (`[run] sandbox`); `None`: none.
+    pub sandbox: Option<Sandbox>,
+    /// Why agents run without a sandbox, when they do: shown when the run starts.
+    pub sandbox_warning: Option<String>,
+    /// Most bytes one attempt's log keeps.
+    pub log_limit: Option<u64>,
+}
+
+/// The sandbox `[run] sandbox` asks for: `Ok((sandbox, warning))`, or an error when
+/// bubblewrap is required and does not work here.
+pub fn sandbox_from_config(
+    run: &orch_core::RunConfig,
+    orch_dir: &Path,
+) -> Result<(Option<Sandbox>, Option<String>), EngineError> {
+    let mode = SandboxMode::parse(&run.sandbox).ok_or_else(|| EngineError::Config {
+        key: "run.sandbox",
+        problem: format!("`{}`; expected auto, bwrap or none", run.sandbox),
+    })?;
+    let unsafe_note = "agents run without a sandbox: they can read and write everything you can \
+         (orch still checks refs, hooks, git config and orch.toml after each attempt, but cannot \
+         prevent); install bubblewrap (apt-get install bubblewrap) or set [run] sandbox = \"bwrap\"";
+    let program = match (mode, probe_bwrap()) {
+        (SandboxMode::None, _) => {
+            return Ok((
+                None,
+                Some(format!("[run] sandbox = \"none\": {unsafe_note}")),
+            ));
+        }
+        (_, BwrapProbe::Works(program)) => program,
+        (SandboxMode::Bwrap, BwrapProbe::Unavailable(why)) => {
+            return Err(EngineError::Config {
+                key: "run.sandbox",
+                problem: format!("\"bwrap\" is required but {why}"),
+            });
+        }
+        (_, BwrapProbe::Unavailable(why)) => {
+            return Ok((None, Some(format!("{why}; {unsafe_note}"))));
+        }
+    };
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let mut sandbox = Sandbox::bwrap(program).hide(orch_dir);
+    for extra in &run.sandbox_writable {
+        let path = match (extra.strip_prefix("~/"), &home) {
+            (Some(rest), Some(home)) => home.join(rest),
+            _ => PathBuf::from(extra),
+        };
+        sandbox = sandbox.writable(path);
+    }
+    Ok((Some(sandbox), None))
 }
 
 impl std::fmt::Debug for EngineOptions {
@@ -139,6 +188,7 @@ impl EngineOptions {
         let gate = run
             .quality_gate
             .then(|| Arc::new(Gate::new(config.quality.clone())));
+        let (sandbox, sandbox_warning) = sandbox_from_config(run, &orch_dir)?;
         Ok(EngineOptions {
             repo_root: repo_root.to_owned(),
             orch_dir,
@@ -161,6 +211,9 @@ impl EngineOptions {
             agent_env: Vec::new(),
             prd: None,
             tick: Duration::from_millis(200),
+            sandbox,
+            sandbox_warning,
+            log_limit: Some(run.log_max_mb.saturating_mul(1024 * 1024)),
             config,
         })
     }

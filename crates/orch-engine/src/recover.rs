@@ -70,15 +70,24 @@ impl Conductor {
                 }
                 _ => {
                     resumed.push(task.id.clone());
-                    Stage::Merge
+                    // Without a recorded verified commit (an older run), verify again.
+                    if record.and_then(|r| r.result_sha.as_ref()).is_some() {
+                        Stage::Merge
+                    } else {
+                        Stage::Verify
+                    }
                 }
             };
+            let base = record.map(|r| r.base_sha.clone()).filter(|b| !b.is_empty());
+            let verified_sha = record.and_then(|r| r.result_sha.clone());
             self.spawn(Job {
                 upstream_epics: self.upstream_epics(&task),
                 task,
                 attempt,
                 agent,
                 stage,
+                base,
+                verified_sha,
             });
         }
         // Sessions of tasks that are not running any more (or of another plan): stop them.

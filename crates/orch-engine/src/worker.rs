@@ -1,32 +1,51 @@
-//! One attempt at one task, from worktree to merge: the part of the loop that runs beside
+//! One attempt at one task, from workspace to merge: the part of the loop that runs beside
 //! the conductor. A worker never writes the store; it reports phases to the conductor
 //! (which moves the task's status and waits to acknowledge before the worker goes on, so
 //! the store always knows at least as much as git) and ends with a [`Finished`].
+//!
+//! What the agent says is never the verdict. After its session (whose processes are all
+//! gone by then) the worker commits what the agent left on orch's own view of the task
+//! branch, checks that nothing protected was touched ([`crate::guard`]), and judges that
+//! exact commit: its changes against the recorded base, its scope, and the quality gate on
+//! a clean export of it (with the tests that existed before run as they were). The merge
+//! then takes that same commit, or nothing.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use orch_core::{EpicId, Task, TaskId, TaskStatus, scopes_overlap};
 use orch_escalation::{DiffStats, FailureContext, FailureKind, QualitySummary};
-use orch_quality::{Gate, GateOptions, QualityReport};
+use orch_quality::{Baseline, CacheSeal, Gate, GateOptions, QualityReport};
 use orch_session::{
     Agent, AgentEvent, AgentOutcome, AgentRequest, SessionHandle, SessionPool, SessionReport,
 };
 use orch_store::AttemptEnd;
-use orch_worktree::{MergeError, TaskBase, WorktreeManager};
+use orch_worktree::{ChangeKind, FileAt, MergeError, Replayed, TaskBase, WorktreeManager};
 use tokio::sync::{Mutex, mpsc, oneshot};
+
+use orch_worktree::RepoGuard;
+
+/// Largest file whose base version is read for the test-integrity comparison.
+const BASELINE_FILE_LIMIT: u64 = 2 * 1024 * 1024;
 
 /// What the workers share.
 pub(crate) struct Shared {
     pub worktrees: Arc<WorktreeManager>,
     pub pool: SessionPool,
     pub gate: Option<Arc<Gate>>,
-    /// One merge at a time: the merge queue.
+    /// One merge at a time: the merge queue. Every ref orch moves is moved under it.
     pub merge_queue: Mutex<()>,
     pub orch_dir: PathBuf,
     pub agent_env: Vec<(String, String)>,
     pub fail_out_of_scope: bool,
+    /// What no agent may change.
+    pub guard: RepoGuard,
+    /// Seals the gate's cache (a key the agents never see).
+    pub cache_seal: CacheSeal,
+    /// Exports and build directories of verifications, outside the repository.
+    pub verify_dir: PathBuf,
 }
 
 /// Where a worker starts.
@@ -55,6 +74,12 @@ pub(crate) struct Job {
     pub attempt: u32,
     pub agent: Arc<dyn Agent>,
     pub stage: Stage,
+    /// The commit the task's work started from, as orch recorded it (an earlier attempt in
+    /// the same worktree, or this attempt before a restart). Never read from git config,
+    /// which an agent could rewrite.
+    pub base: Option<String>,
+    /// For [`Stage::Merge`]: the commit that was verified before the restart.
+    pub verified_sha: Option<String>,
 }
 
 /// What a worker tells the conductor on the way.
@@ -68,9 +93,12 @@ pub(crate) enum WorkerMsg {
         adopted: bool,
     },
     /// The task moves to `status`; the worker waits for `ack` (sent once it is stored).
+    /// With `verified`, what verification established is stored first (the commit to
+    /// merge, its score, its files), so a merge resumed after a crash merges exactly it.
     Phase {
         task: TaskId,
         status: TaskStatus,
+        verified: Option<Box<AttemptEnd>>,
         ack: oneshot::Sender<()>,
     },
     /// Files outside the task's scope changed.
@@ -107,6 +135,8 @@ struct Attempt<'a> {
     end: AttemptEnd,
     agent_time: Duration,
     log_tail: Vec<String>,
+    /// The commit the work started from (known once the worktree is there).
+    base: Option<String>,
 }
 
 /// Runs the job to its end. Never panics on a failure of the work: every failure is a
@@ -120,6 +150,7 @@ pub(crate) async fn run(shared: Arc<Shared>, job: Job, tx: mpsc::Sender<WorkerMs
         end: AttemptEnd::default(),
         agent_time: Duration::ZERO,
         log_tail: Vec::new(),
+        base: job.base.clone(),
     };
     let verdict = attempt.go().await;
     let (result, summary) = match &verdict {
@@ -161,11 +192,12 @@ impl Attempt<'_> {
         Verdict::Failed(Box::new(failure))
     }
 
-    async fn phase(&self, status: TaskStatus) {
+    async fn phase(&self, status: TaskStatus, verified: Option<AttemptEnd>) {
         let (ack, done) = oneshot::channel();
         let msg = WorkerMsg::Phase {
             task: self.job.task.id.clone(),
             status,
+            verified: verified.map(Box::new),
             ack,
         };
         if self.tx.send(msg).await.is_ok() {
@@ -197,14 +229,16 @@ impl Attempt<'_> {
                 Some(handle)
             }
             Stage::Adopt(handle) => {
-                let base = self.base_sha().await;
+                if self.base.is_none() {
+                    self.base = self.recorded_base().await;
+                }
                 let _ = self
                     .tx
                     .send(WorkerMsg::SessionStarted {
                         task: task.clone(),
                         attempt: self.job.attempt,
                         handle: Box::new(handle.clone()),
-                        base_sha: base,
+                        base_sha: self.base.clone().unwrap_or_default(),
                         adopted: true,
                     })
                     .await;
@@ -219,6 +253,15 @@ impl Attempt<'_> {
             }
             Stage::Verify | Stage::Merge => None,
         };
+        if self.base.is_none() {
+            self.base = self.recorded_base().await;
+        }
+        let Some(base) = self.base.clone() else {
+            return self.fail(
+                FailureKind::AgentCrashed,
+                "the commit this task started from is not known; it starts over",
+            );
+        };
         if let Some(running) = report {
             let agent_started = Instant::now();
             let report = match running.wait().await {
@@ -227,35 +270,43 @@ impl Attempt<'_> {
             };
             self.agent_time = agent_started.elapsed();
             self.take_report(&report);
-            self.phase(TaskStatus::Verifying).await;
+            self.phase(TaskStatus::Verifying, None).await;
             // Keep whatever the agent wrote, whatever happened: a retry builds on it.
-            if let Err(e) = self.commit().await {
-                return self.fail(FailureKind::AgentCrashed, e);
+            if let Err(verdict) = self.commit().await {
+                return *verdict;
             }
             if let Some(verdict) = self.agent_verdict(&report.outcome) {
                 return verdict;
             }
         }
-        if !matches!(self.job.stage, Stage::Merge) {
-            if matches!(self.job.stage, Stage::Verify)
-                && let Err(e) = self.commit().await
-            {
-                return self.fail(FailureKind::AgentCrashed, e);
+        let sha = match (&self.job.stage, &self.job.verified_sha) {
+            (Stage::Merge, Some(sha)) => sha.clone(),
+            _ => {
+                if matches!(self.job.stage, Stage::Verify | Stage::Merge)
+                    && let Err(verdict) = self.commit().await
+                {
+                    return *verdict;
+                }
+                let sha = match self.verify(&base).await {
+                    Ok(sha) => sha,
+                    Err(verdict) => return verdict,
+                };
+                let mut verified = self.end.clone();
+                verified.result_sha = Some(sha.clone());
+                self.phase(TaskStatus::Merging, Some(verified)).await;
+                sha
             }
-            if let Some(failed) = self.verify().await {
-                return failed;
-            }
-            self.phase(TaskStatus::Merging).await;
-        }
-        self.merge().await
+        };
+        self.end.result_sha = Some(sha.clone());
+        self.merge(&base, sha).await
     }
 
-    async fn base_sha(&self) -> String {
+    /// The base recorded when the worktree was made (trusted only when orch has nothing
+    /// better: a worktree from before this version).
+    async fn recorded_base(&self) -> Option<String> {
         let worktrees = Arc::clone(&self.shared.worktrees);
         let task = self.job.task.id.clone();
-        blocking(move || worktrees.get(&task).ok().and_then(|w| w.base_sha))
-            .await
-            .unwrap_or_default()
+        blocking(move || worktrees.get(&task).ok().and_then(|w| w.base_sha)).await
     }
 
     async fn start(
@@ -272,9 +323,20 @@ impl Attempt<'_> {
         let upstream = self.job.upstream_epics.clone();
         // Bringing upstream epics in moves the epic branch: a merge like any other.
         let turn = self.shared.merge_queue.lock().await;
+        let moved: Vec<String> = std::iter::once(&epic)
+            .chain(upstream.iter())
+            .map(orch_worktree::epic_branch)
+            .collect();
         let worktree =
-            blocking(move || prepare_worktree(&worktrees, &id, &epic, &upstream, fresh)).await?;
+            blocking(move || prepare_worktree(&worktrees, &id, &epic, &upstream, fresh)).await;
+        self.shared.guard.accept_refs(&moved);
         drop(turn);
+        let worktree = worktree?;
+        // A reused worktree keeps the base orch recorded for it; a new one starts from the
+        // tip it was just made from.
+        if !worktree.reused || self.base.is_none() {
+            self.base = Some(worktree.base_sha.clone());
+        }
 
         let prompt = self
             .shared
@@ -312,7 +374,7 @@ impl Attempt<'_> {
                 task: task.id.clone(),
                 attempt: self.job.attempt,
                 handle: Box::new(running.handle().clone()),
-                base_sha: worktree.base_sha.clone(),
+                base_sha: self.base.clone().unwrap_or_default(),
                 adopted: false,
             })
             .await;
@@ -384,35 +446,97 @@ impl Attempt<'_> {
         })
     }
 
-    /// Commits what the agent left; records the files of that commit (verification later
-    /// replaces them with everything changed since the base).
-    async fn commit(&mut self) -> Result<(), String> {
+    /// Commits what the agent left on orch's view of the task branch (build output never
+    /// counts). A view that moved (the task branch left HEAD) means someone reached the
+    /// main repository: tampering.
+    async fn commit(&mut self) -> Result<(), Box<Verdict>> {
         let worktrees = Arc::clone(&self.shared.worktrees);
         let task = self.job.task.clone();
-        let commit = blocking(move || {
-            worktrees
-                .commit_pending(&task.id, &task.title)
-                .map_err(|e| format!("cannot commit the agent's work: {e}"))
-        })
-        .await?;
-        if let Some(commit) = commit {
-            self.end.changed_files = commit.files;
+        let commit = blocking(move || worktrees.commit_pending(&task.id, &task.title)).await;
+        match commit {
+            Ok(Some(commit)) => {
+                self.end.changed_files = commit.files;
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(e @ orch_worktree::WorktreeError::UnexpectedHead { .. }) => {
+                Err(Box::new(self.fail(
+                    FailureKind::Tampering,
+                    format!("orch's view of the task branch was moved: {e}"),
+                )))
+            }
+            Err(e) => Err(Box::new(self.fail(
+                FailureKind::AgentCrashed,
+                format!("cannot commit the agent's work: {e}"),
+            ))),
         }
-        Ok(())
     }
 
-    /// Checks the work: something changed, within scope (reported), and the gate passes.
-    async fn verify(&mut self) -> Option<Verdict> {
+    /// Nothing protected was touched; a violation fails the attempt as tampering.
+    async fn guard(&self) -> Option<Verdict> {
+        let violations = {
+            let _turn = self.shared.merge_queue.lock().await;
+            self.shared.guard.check()
+        };
+        if violations.is_empty() {
+            return None;
+        }
+        let evidence: Vec<String> = violations
+            .iter()
+            .map(|v| match &v.repaired {
+                Some(r) => format!("{} ({r})", v.what),
+                None => v.what.clone(),
+            })
+            .collect();
+        Some(self.fail(
+            FailureKind::Tampering,
+            format!(
+                "changed what agents must not touch: {}",
+                evidence.join("; ")
+            ),
+        ))
+    }
+
+    /// Judges the task branch's commit: nothing protected touched, something changed since
+    /// `base`, within scope, and the gate passes on a clean export. The verified commit.
+    async fn verify(&mut self, base: &str) -> Result<String, Verdict> {
+        if let Some(tampered) = self.guard().await {
+            return Err(tampered);
+        }
         let worktrees = Arc::clone(&self.shared.worktrees);
         let id = self.job.task.id.clone();
-        let info = match blocking(move || worktrees.get(&id)).await {
-            Ok(info) => info,
-            Err(e) => return Some(self.fail(FailureKind::AgentCrashed, e.to_string())),
+        let base_owned = base.to_owned();
+        let looked = blocking(
+            move || -> Result<(String, bool, Vec<orch_worktree::TreeChange>), String> {
+                let head = worktrees.task_tip(&id).map_err(|e| e.to_string())?;
+                let descends = worktrees
+                    .descends_from(&head, &base_owned)
+                    .map_err(|e| e.to_string())?;
+                let changes = worktrees
+                    .changes_between(&base_owned, &head)
+                    .map_err(|e| e.to_string())?;
+                Ok((head, descends, changes))
+            },
+        )
+        .await;
+        let (head, descends, changes) = match looked {
+            Ok(v) => v,
+            Err(e) => return Err(self.fail(FailureKind::AgentCrashed, e)),
         };
-        let files: Vec<String> = info.changes.iter().map(|c| c.path.clone()).collect();
+        if !descends {
+            return Err(self.fail(
+                FailureKind::Tampering,
+                format!(
+                    "the task branch ({}) no longer builds on the commit the task started from ({})",
+                    short(&head),
+                    short(base)
+                ),
+            ));
+        }
+        let files: Vec<String> = changes.iter().map(|c| c.path.clone()).collect();
         self.end.changed_files = files.clone();
         if files.is_empty() {
-            return Some(self.fail(
+            return Err(self.fail(
                 FailureKind::NoChanges,
                 "the agent claimed it was done but changed nothing",
             ));
@@ -433,7 +557,7 @@ impl Attempt<'_> {
                     })
                     .await;
                 if self.shared.fail_out_of_scope {
-                    return Some(self.fail(
+                    return Err(self.fail(
                         FailureKind::OutOfScope,
                         format!(
                             "changed {} outside the task's files ({})",
@@ -444,32 +568,104 @@ impl Attempt<'_> {
                 }
             }
         }
-        let diff = DiffStats {
-            files_changed: u32::try_from(files.len()).unwrap_or(u32::MAX),
-            insertions: u32::try_from(info.insertions).unwrap_or(u32::MAX),
-            deletions: u32::try_from(info.deletions).unwrap_or(u32::MAX),
-        };
-        let failed = self.gate(&info.path, info.base_sha.clone()).await?;
-        Some(match failed {
-            Verdict::Failed(mut f) => {
-                f.diff = Some(diff);
-                Verdict::Failed(f)
-            }
-            other => other,
-        })
+        if let Some(failed) = self.gate_commit(base, &head, &changes).await {
+            let diff = DiffStats {
+                files_changed: u32::try_from(files.len()).unwrap_or(u32::MAX),
+                insertions: 0,
+                deletions: 0,
+            };
+            return Err(match failed {
+                Verdict::Failed(mut f) => {
+                    f.diff = Some(diff);
+                    Verdict::Failed(f)
+                }
+                other => other,
+            });
+        }
+        Ok(head)
     }
 
-    /// Runs the gate; `None` when it passes (or is off).
-    async fn gate(&mut self, path: &std::path::Path, base: Option<String>) -> Option<Verdict> {
+    /// Runs the gate on a clean export of `commit` (never on the worktree): the tests that
+    /// existed at `base` run as they were beside the new ones, and the comparison with
+    /// `base` checks test integrity. `None` when it passes (or is off).
+    async fn gate_commit(
+        &mut self,
+        base: &str,
+        commit: &str,
+        changes: &[orch_worktree::TreeChange],
+    ) -> Option<Verdict> {
         let gate = self.shared.gate.as_ref()?;
+        let dir = self.shared.verify_dir.join(self.job.task.id.as_str());
+        let tree_dir = dir.join("tree");
+        let worktrees = Arc::clone(&self.shared.worktrees);
+        let (base_owned, commit_owned) = (base.to_owned(), commit.to_owned());
+        let paths: Vec<(String, bool)> = changes
+            .iter()
+            .map(|c| (c.path.clone(), c.kind == ChangeKind::Added))
+            .collect();
+        let allow: BTreeSet<String> = self.job.task.allow.iter().cloned().collect();
+        let export_dir = tree_dir.clone();
+        let prepared = blocking(
+            move || -> Result<(orch_worktree::Export, Baseline), String> {
+                if export_dir.exists() {
+                    std::fs::remove_dir_all(&export_dir)
+                        .map_err(|e| format!("cannot clear {}: {e}", export_dir.display()))?;
+                }
+                let export = worktrees
+                    .export_commit(&commit_owned, &export_dir)
+                    .map_err(|e| format!("cannot export {commit_owned}: {e}"))?;
+                let mut baseline = Baseline {
+                    allow,
+                    ..Baseline::default()
+                };
+                for (path, added) in paths {
+                    let before = if added {
+                        None
+                    } else {
+                        match worktrees.file_at(&base_owned, &path, BASELINE_FILE_LIMIT) {
+                            Ok(FileAt::Bytes(bytes)) => {
+                                Some(String::from_utf8_lossy(&bytes).into_owned())
+                            }
+                            _ => None,
+                        }
+                    };
+                    baseline.files.insert(path, before);
+                }
+                // The tests the work is measured by, as they were, beside the agent's own.
+                for (path, text) in orch_quality::acceptance_copies(&baseline, &export_dir) {
+                    let target = export_dir.join(&path);
+                    if let Some(parent) = target.parent() {
+                        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+                    }
+                    std::fs::write(&target, text).map_err(|e| e.to_string())?;
+                }
+                Ok((export, baseline))
+            },
+        )
+        .await;
+        let (export, baseline) = match prepared {
+            Ok(v) => v,
+            Err(e) => {
+                return Some(self.fail(
+                    FailureKind::QualityBelowThreshold,
+                    format!("the quality gate could not run: {e}"),
+                ));
+            }
+        };
         let options = GateOptions {
             task_id: Some(self.job.task.id.to_string()),
-            only: Vec::new(),
-            base,
+            base: Some(base.to_owned()),
             cache_dir: Some(self.shared.orch_dir.join("cache").join("quality")),
+            cache_seal: Some(self.shared.cache_seal.clone()),
+            tree: Some(export.tree.clone()),
+            changed: Some(baseline.files.keys().cloned().collect()),
+            build_dir: Some(dir.join("build")),
+            baseline: Some(Arc::new(baseline)),
             ..GateOptions::default()
         };
-        let report = match gate.evaluate(path, &options).await {
+        let evaluated = gate.evaluate(&tree_dir, &options).await;
+        let _ = std::fs::remove_dir_all(&tree_dir);
+        let report = match evaluated {
             Ok(report) => report,
             Err(e) => {
                 return Some(self.fail(
@@ -483,8 +679,12 @@ impl Attempt<'_> {
         if report.passed {
             return None;
         }
-        let tests_failed = report.gate_failures.iter().any(|g| g.contains("tests"));
-        let kind = if tests_failed {
+        let kind = if !report.integrity.is_empty() {
+            FailureKind::TestIntegrity
+        } else if report
+            .dimension(orch_quality::Dimension::Tests)
+            .is_some_and(|d| d.metrics.get("failed").is_some_and(|f| *f > 0.0))
+        {
             FailureKind::TestsFailing
         } else {
             FailureKind::QualityBelowThreshold
@@ -492,49 +692,91 @@ impl Attempt<'_> {
         Some(self.fail(kind, gate_message(&report)))
     }
 
-    /// The merge queue: one merge at a time, conflicts predicted first; on a conflict the
-    /// task branch is rebased onto the new epic tip and verified once more.
-    async fn merge(&mut self) -> Verdict {
+    /// The merge queue: one merge at a time, conflicts predicted first, exactly the verified
+    /// commit merged (compare-and-swap on the task branch). On a conflict the task's
+    /// changes are replayed onto the new epic tip in memory and the result is verified once
+    /// more.
+    async fn merge(&mut self, base: &str, verified: String) -> Verdict {
         let _turn = self.shared.merge_queue.lock().await;
+        let violations = self.shared.guard.check();
+        if !violations.is_empty() {
+            let evidence: Vec<String> = violations.into_iter().map(|v| v.what).collect();
+            return self.fail(
+                FailureKind::Tampering,
+                format!(
+                    "changed what agents must not touch: {}",
+                    evidence.join("; ")
+                ),
+            );
+        }
         let task = self.job.task.clone();
+        let mut sha = verified;
         for round in 0..2 {
             let worktrees = Arc::clone(&self.shared.worktrees);
-            let t = task.clone();
+            let (t, commit) = (task.clone(), sha.clone());
             let merged = blocking(move || -> Result<Result<String, Vec<String>>, MergeError> {
-                let report = worktrees.predict_task_conflicts(&t.id)?;
+                let report = worktrees.predict_commit_conflicts(&t.epic, &commit)?;
                 if !report.is_clean() {
                     return Ok(Err(report.paths().into_iter().map(str::to_owned).collect()));
                 }
-                Ok(Ok(worktrees.merge_task(&t.id, &t.epic)?.new_target_sha))
+                Ok(Ok(worktrees
+                    .merge_task_at(&t.id, &t.epic, &commit)?
+                    .new_target_sha))
             })
             .await;
+            self.shared
+                .guard
+                .accept_refs(&[orch_worktree::epic_branch(&task.epic)]);
             let paths = match merged {
-                Ok(Ok(sha)) => return Verdict::Merged { sha },
+                Ok(Ok(new_tip)) => {
+                    self.end.result_sha = Some(sha);
+                    return Verdict::Merged { sha: new_tip };
+                }
                 Ok(Err(paths)) => paths,
+                Err(MergeError::ConcurrentUpdate { branch })
+                    if branch.starts_with("orch/task/") =>
+                {
+                    return self.fail(
+                        FailureKind::Tampering,
+                        format!(
+                            "the task branch moved after its commit {} was verified",
+                            short(&sha)
+                        ),
+                    );
+                }
                 Err(e) => return self.fail(FailureKind::MergeConflict, e.to_string()),
             };
             if round == 1 {
                 return self.fail(
                     FailureKind::MergeConflict,
-                    format!("still conflicts after a rebase: {}", paths.join(", ")),
+                    format!("still conflicts after a replay: {}", paths.join(", ")),
                 );
             }
             let worktrees = Arc::clone(&self.shared.worktrees);
-            let t = task.clone();
-            let rebased = blocking(move || rebase_onto_epic(&worktrees, &t.id, &t.epic)).await;
-            if let Err(problem) = rebased {
-                return self.fail(
-                    FailureKind::MergeConflict,
-                    format!(
-                        "conflicts with its epic branch in {}: {problem}",
-                        paths.join(", ")
-                    ),
-                );
-            }
-            let path = self.shared.worktrees.worktree_path(&task.id);
-            if let Some(failed) = self.gate(&path, None).await {
+            let (t, base_owned, commit) = (task.clone(), base.to_owned(), sha.clone());
+            let replayed =
+                blocking(move || worktrees.replay_task(&t.id, &t.epic, &base_owned, &commit)).await;
+            let new = match replayed {
+                Ok(Replayed::Commit(new)) => new,
+                Ok(Replayed::Conflicts(conflicts)) => {
+                    return self.fail(
+                        FailureKind::MergeConflict,
+                        format!("conflicts with its epic branch in {}", conflicts.join(", ")),
+                    );
+                }
+                Err(e) => return self.fail(FailureKind::MergeConflict, e.to_string()),
+            };
+            // The replayed commit is new code: it is judged again before it merges.
+            let worktrees = Arc::clone(&self.shared.worktrees);
+            let (b, n) = (base.to_owned(), new.clone());
+            let changes = match blocking(move || worktrees.changes_between(&b, &n)).await {
+                Ok(changes) => changes,
+                Err(e) => return self.fail(FailureKind::MergeConflict, e.to_string()),
+            };
+            if let Some(failed) = self.gate_commit(base, &new, &changes).await {
                 return failed;
             }
+            sha = new;
         }
         unreachable!("the loop returns in its second round")
     }
@@ -596,37 +838,6 @@ pub(crate) fn discard_worktree(
         .force(true)
         .delete_branch(true);
     worktrees.remove(task, &options).map(|_| ())
-}
-
-/// `git rebase orch/epic/<EPIC>` in the task's worktree; aborted (and the branch left as it
-/// was) when it stops on a conflict.
-fn rebase_onto_epic(
-    worktrees: &WorktreeManager,
-    task: &TaskId,
-    epic: &EpicId,
-) -> Result<(), String> {
-    let path = worktrees.worktree_path(task);
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .arg("-C")
-            .arg(&path)
-            .args(["-c", "user.name=orch", "-c", "user.email=orch@localhost"])
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .output()
-    };
-    let out = git(&["rebase", &orch_worktree::epic_branch(epic)])
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    let _ = git(&["rebase", "--abort"]);
-    Err(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .chain(String::from_utf8_lossy(&out.stderr).lines())
-        .find(|l| l.contains("CONFLICT"))
-        .unwrap_or("the rebase stopped")
-        .to_owned())
 }
 
 fn gate_message(report: &QualityReport) -> String {

@@ -246,6 +246,34 @@ impl RuleAdvisor {
                     .con("Other tasks touching those files may conflict"),
                 skip(),
             ],
+            FailureKind::Tampering => vec![
+                DecisionOption::new(
+                    "Retry on a fresh worktree",
+                    Action::RetryWithInstructions {
+                        instructions: feedback.clone(),
+                        fresh_worktree: true,
+                        non_interactive: false,
+                    },
+                )
+                .pro("Nothing of the tampered attempt is kept")
+                .con("The agent may try the same again")
+                .recommended(),
+                DecisionOption::new("Retry with another agent", another_agent(feedback))
+                    .pro("Another agent may not do the same")
+                    .con("Starts without this agent's context"),
+                skip(),
+                abort().pro("Stops every agent until you have looked at what happened"),
+            ],
+            FailureKind::TestIntegrity => vec![
+                DecisionOption::new("Retry with the tests kept intact", retry(feedback.clone()))
+                    .pro("The work is measured by the tests as they were")
+                    .con("Costs another attempt")
+                    .recommended(),
+                DecisionOption::new("Accept the test changes", Action::Accept)
+                    .pro("Right if the task really had to change those tests")
+                    .con("The weakened tests are merged"),
+                skip(),
+            ],
             FailureKind::NoChanges => vec![
                 DecisionOption::new("Retry and make the changes", retry(feedback))
                     .pro("The agent is told that nothing was changed")
@@ -382,6 +410,16 @@ pub fn feedback_for(failure: &FailureContext) -> String {
              Other tasks work on those in parallel: undo those changes and stay within scope."
         }
         FailureKind::RepeatedFailure => "The same failure repeated; try a different approach.",
+        FailureKind::Tampering => {
+            "You changed something outside your workspace that orch protects (the main \
+             repository's branches, hooks or git config, or orch's own files). That is never \
+             allowed; the attempt was discarded. Work only in your workspace."
+        }
+        FailureKind::TestIntegrity => {
+            "You weakened the tests the task is measured by (deleted, emptied or skipped \
+             tests, assertions that cannot fail, new suppressions, relaxed tool settings). \
+             Keep every existing test as it is and make the code pass them."
+        }
     };
     out.push_str(advice);
     out.push('\n');

@@ -581,7 +581,10 @@ impl Escalator {
         let tripped = rec.identical >= self.policy.breaker_threshold
             || failure.kind == FailureKind::RepeatedFailure;
 
-        if !tripped && rec.since_decision <= self.policy.max_retries {
+        if !tripped
+            && !failure.kind.escalates_at_once()
+            && rec.since_decision <= self.policy.max_retries
+        {
             let attempt = rec.since_decision;
             let after = self.policy.backoff(attempt);
             let now = self.now();

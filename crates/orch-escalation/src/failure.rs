@@ -33,11 +33,17 @@ pub enum FailureKind {
     /// The same failure (same [`Fingerprint`]) came back again and again; set by the
     /// escalator when its circuit breaker trips, or by the engine directly.
     RepeatedFailure,
+    /// The agent touched what it must not: the main repository's refs, hooks or config,
+    /// orch's own state or configuration. Escalated at once, with the evidence.
+    Tampering,
+    /// The tests the work is measured by were weakened: deleted, emptied, skipped, made
+    /// assertion-free, or their tools and settings relaxed.
+    TestIntegrity,
 }
 
 impl FailureKind {
     /// Every kind.
-    pub const ALL: [FailureKind; 10] = [
+    pub const ALL: [FailureKind; 12] = [
         FailureKind::QualityBelowThreshold,
         FailureKind::TestsFailing,
         FailureKind::AgentCrashed,
@@ -48,7 +54,14 @@ impl FailureKind {
         FailureKind::NoChanges,
         FailureKind::OutOfScope,
         FailureKind::RepeatedFailure,
+        FailureKind::Tampering,
+        FailureKind::TestIntegrity,
     ];
+
+    /// Failures a human must see at once, without automatic retries.
+    pub fn escalates_at_once(self) -> bool {
+        self == FailureKind::Tampering
+    }
 
     /// The snake_case name used in JSON and the store.
     pub fn as_str(self) -> &'static str {
@@ -63,6 +76,8 @@ impl FailureKind {
             FailureKind::NoChanges => "no_changes",
             FailureKind::OutOfScope => "out_of_scope",
             FailureKind::RepeatedFailure => "repeated_failure",
+            FailureKind::Tampering => "tampering",
+            FailureKind::TestIntegrity => "test_integrity",
         }
     }
 
@@ -79,6 +94,8 @@ impl FailureKind {
             FailureKind::NoChanges => "claimed done but changed nothing",
             FailureKind::OutOfScope => "changed files outside its scope",
             FailureKind::RepeatedFailure => "repeated identical failure",
+            FailureKind::Tampering => "tampered with the repository or orch's state",
+            FailureKind::TestIntegrity => "weakened the tests it is measured by",
         }
     }
 }

@@ -824,6 +824,12 @@ fn question_for(f: &FailureContext) -> String {
         FailureKind::NoChanges => format!(
             "The agent reported {task} as done but changed no file. Was it already done, or should it try again?"
         ),
+        FailureKind::Tampering => format!(
+            "The agent on {task} tampered with what it must not touch (see the evidence). Its work was not merged. What now?"
+        ),
+        FailureKind::TestIntegrity => format!(
+            "The agent on {task} weakened the tests its work is measured by. Redo it with the tests intact, or accept the test changes?"
+        ),
         FailureKind::RepeatedFailure => format!(
             "{task} failed {} times in a row the same way ({}). Automatic retries stopped. What should we do?",
             f.repeats.max(2),

@@ -137,6 +137,69 @@ impl Sandbox {
         self
     }
 
+    /// What the configured command itself needs to read, though it lies in the private
+    /// `/tmp` or a hidden directory: the program, the files named on its command line (a
+    /// script, a replay file) and, under `/tmp`, their directories and `PATH` entries.
+    /// These come from orch's configuration, never from the agent, so showing them
+    /// read-only gives the agent nothing it was not started with.
+    fn needed_by(&self, command: &CommandSpec) -> Vec<PathBuf> {
+        let tmp = Path::new("/tmp");
+        let hidden = |p: &Path| self.hidden.iter().any(|h| p.starts_with(h));
+        let masked = |p: &Path| p.starts_with(tmp) || hidden(p);
+        let path_var = command
+            .env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| std::ffi::OsString::from(v))
+            .or_else(|| std::env::var_os("PATH"))
+            .unwrap_or_default();
+        let mut out: Vec<PathBuf> = Vec::new();
+        let mut expose = |p: &Path| {
+            if !masked(p) || !p.exists() {
+                return;
+            }
+            // Under /tmp a script may read what lies beside it; in a hidden directory only
+            // the file itself is shown.
+            let shown = if !hidden(p) && p.is_file() {
+                p.parent().unwrap_or(p).to_owned()
+            } else {
+                p.to_owned()
+            };
+            if !out.contains(&shown) {
+                out.push(shown);
+            }
+        };
+        for (i, arg) in command.argv.iter().enumerate() {
+            let arg_path = Path::new(arg);
+            let candidates: Vec<PathBuf> = if arg_path.is_absolute() {
+                vec![arg_path.to_owned()]
+            } else if i == 0 && !arg.contains('/') {
+                std::env::split_paths(&path_var)
+                    .map(|d| d.join(arg))
+                    .filter(|p| p.is_file())
+                    .take(1)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            for candidate in candidates {
+                expose(&candidate);
+                if let Ok(real) = candidate.canonicalize()
+                    && real != candidate
+                {
+                    expose(&real);
+                }
+            }
+        }
+        for dir in std::env::split_paths(&path_var) {
+            if dir.starts_with(tmp) && !hidden(&dir) {
+                expose(&dir);
+            }
+        }
+        out
+    }
+
     /// `command` run inside the sandbox with `cwd` (the workspace) writable. The returned
     /// command starts bubblewrap; its environment and standard input are the same.
     pub fn wrap(&self, command: &CommandSpec, cwd: &Path) -> CommandSpec {
@@ -162,7 +225,7 @@ impl Sandbox {
         for dir in &self.hidden {
             argv.extend(["--tmpfs".into(), p(dir)]);
         }
-        for path in &self.readable {
+        for path in self.readable.iter().chain(self.needed_by(command).iter()) {
             argv.extend(["--ro-bind-try".into(), p(path), p(path)]);
         }
         for path in &self.writable {
@@ -214,5 +277,29 @@ mod tests {
         assert!(hide < read && read < bind, "{argv}");
         assert!(argv.ends_with("-- claude -p -- x"), "{argv}");
         assert_eq!(wrapped.env, vec![("A".to_owned(), "1".to_owned())]);
+    }
+
+    #[test]
+    fn what_the_command_names_stays_readable_but_hidden_directories_stay_hidden() {
+        let dir = tempfile::Builder::new()
+            .prefix("orch-sb-")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let scripts = dir.path().join("scripts");
+        let orch = dir.path().join("repo/.orch");
+        std::fs::create_dir_all(&scripts).unwrap();
+        std::fs::create_dir_all(&orch).unwrap();
+        std::fs::write(scripts.join("agent.sh"), "echo hi").unwrap();
+        std::fs::write(orch.join("replay.json"), "{}").unwrap();
+        let sandbox = Sandbox::bwrap("/usr/bin/bwrap").hide(&orch);
+        let command = CommandSpec::new([
+            "sh".to_owned(),
+            scripts.join("agent.sh").display().to_string(),
+            orch.join("replay.json").display().to_string(),
+        ]);
+        let needed = sandbox.needed_by(&command);
+        assert!(needed.contains(&scripts), "{needed:?}");
+        assert!(needed.contains(&orch.join("replay.json")), "{needed:?}");
+        assert!(!needed.contains(&orch), "{needed:?}");
     }
 }

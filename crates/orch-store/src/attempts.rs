@@ -66,6 +66,9 @@ pub struct AttemptRecord {
     /// Feedback to put into the next attempt's instructions (set when a retry is decided).
     #[serde(default)]
     pub feedback: Option<String>,
+    /// The commit that was verified and is (or was) merged: what a resumed merge takes.
+    #[serde(default)]
+    pub result_sha: Option<String>,
 }
 
 impl AttemptRecord {
@@ -98,6 +101,7 @@ impl AttemptRecord {
             agent_ms: None,
             changed_files: Vec::new(),
             feedback: None,
+            result_sha: None,
         }
     }
 }
@@ -123,6 +127,8 @@ pub struct AttemptEnd {
     pub agent_ms: Option<u64>,
     /// Files changed.
     pub changed_files: Vec<String>,
+    /// The commit that was verified (merged when the result is `passed`).
+    pub result_sha: Option<String>,
 }
 
 fn encode(record: &AttemptRecord) -> Result<String, StoreError> {
@@ -240,6 +246,7 @@ impl Store {
         record.cost_usd = end.cost_usd;
         record.agent_ms = end.agent_ms;
         record.changed_files = end.changed_files;
+        record.result_sha = end.result_sha.or(record.result_sha);
         write_attempt(&tx, &record)?;
         let event = Event::AttemptFinished {
             task: task.clone(),
@@ -249,6 +256,37 @@ impl Store {
             summary: end.summary,
         };
         commit_with_event(tx, event, now)
+    }
+
+    /// Records what verification established before the merge starts: the commit that
+    /// passed, its score and report, the files it changed. A merge resumed after a crash
+    /// merges exactly this commit and keeps these facts.
+    pub fn record_verified(
+        &mut self,
+        task: &TaskId,
+        attempt: u32,
+        verified: &AttemptEnd,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut record = read_attempt(&tx, task, attempt)?;
+        record.result_sha.clone_from(&verified.result_sha);
+        record.quality = verified.quality;
+        record.quality_report.clone_from(&verified.quality_report);
+        record.changed_files.clone_from(&verified.changed_files);
+        if verified.agent_outcome.is_some() {
+            record.agent_outcome.clone_from(&verified.agent_outcome);
+        }
+        if verified.cost_usd.is_some() {
+            record.cost_usd = verified.cost_usd;
+        }
+        if verified.agent_ms.is_some() {
+            record.agent_ms = verified.agent_ms;
+        }
+        write_attempt(&tx, &record)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Sets the feedback the next attempt of `task` gets (on its latest attempt row).

@@ -506,6 +506,42 @@ impl Store {
         Ok(stored)
     }
 
+    /// Puts a task's status back to `to` whatever it is now, outside the state machine,
+    /// with its event. Only for undoing a write that did not go through
+    /// [`Store::transition`] (the runner finds its running task changed behind its back);
+    /// returns the status that was there.
+    pub fn restore_status(
+        &mut self,
+        id: &TaskId,
+        to: TaskStatus,
+        reason: &str,
+    ) -> Result<TaskStatus, StoreError> {
+        let now = self.clock.now();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let from: String = tx
+            .prepare_cached("SELECT status FROM tasks WHERE id = ?1")?
+            .query_row([id.as_str()], |row| row.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::UnknownTask { id: id.clone() })?;
+        let from: TaskStatus = from.parse().unwrap_or(TaskStatus::Failed);
+        tx.prepare_cached("UPDATE tasks SET status = ?1, updated_at = ?2 WHERE id = ?3")?
+            .execute(params![to.as_str(), millis(now), id.as_str()])?;
+        insert_event(
+            &tx,
+            &Event::TaskStatusChanged {
+                task: id.clone(),
+                from,
+                to,
+                reason: Some(reason.to_owned()),
+            },
+            now,
+        )?;
+        tx.commit()?;
+        Ok(from)
+    }
+
     /// Moves `Pending` tasks whose dependencies are all `Completed` to `Ready`, and `Pending`
     /// tasks with a dependency that can never complete to `Blocked`, in one transaction.
     /// Returns how many moved.

@@ -151,6 +151,25 @@ impl WorktreeManager {
         })
     }
 
+    /// Whether `commit` is `ancestor` or one of its descendants.
+    pub fn descends_from(&self, commit: &str, ancestor: &str) -> Result<bool, WorktreeError> {
+        let repo = self.repo()?;
+        let (c, a) = (
+            resolve_commit(&repo, commit)?,
+            resolve_commit(&repo, ancestor)?,
+        );
+        Ok(c == a
+            || repo
+                .graph_descendant_of(c, a)
+                .map_err(git("compare histories"))?)
+    }
+
+    /// The commit the task's branch points at.
+    pub fn task_tip(&self, task: &TaskId) -> Result<String, WorktreeError> {
+        let repo = self.repo()?;
+        Ok(branch_tip(&repo, &task_branch(task))?.to_string())
+    }
+
     /// The tree id of `commit`.
     pub fn tree_of(&self, commit: &str) -> Result<String, WorktreeError> {
         let repo = self.repo()?;

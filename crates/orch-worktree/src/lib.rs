@@ -80,6 +80,7 @@ mod commits;
 mod create;
 mod error;
 mod glob;
+mod guard;
 mod inspect;
 mod isolate;
 mod lifecycle;
@@ -90,6 +91,7 @@ mod merge;
 pub use commits::{Export, FileAt, Replayed, TreeChange};
 pub use create::{EpicBranch, TaskBase, TaskWorktree};
 pub use error::{LockError, MergeError, WorktreeError};
+pub use guard::{RepoGuard, Violation};
 pub use inspect::{ChangeKind, FileChange, WorktreeInfo, WorktreeState};
 pub use isolate::is_build_output;
 pub use lifecycle::{

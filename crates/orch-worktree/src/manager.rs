@@ -198,6 +198,11 @@ impl WorktreeManager {
         &self.workdir
     }
 
+    /// The repository's git directory shared by all its worktrees (`.git`).
+    pub fn common_dir(&self) -> &Path {
+        &self.common_dir
+    }
+
     /// The directory holding task worktrees.
     pub fn worktree_root(&self) -> &Path {
         &self.root

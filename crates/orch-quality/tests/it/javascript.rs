@@ -148,5 +148,9 @@ fn go_without_go_is_skipped_never_scored() {
         "{:?}",
         r.gate_failures
     );
-    assert!(r.missing_tools.iter().any(|m| m.tools == ["go"]), "{:?}", r.missing_tools);
+    assert!(
+        r.missing_tools.iter().any(|m| m.tools == ["go"]),
+        "{:?}",
+        r.missing_tools
+    );
 }

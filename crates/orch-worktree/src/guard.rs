@@ -1,0 +1,437 @@
+//! [`RepoGuard`]: what a program working in a task worktree must never change in the main
+//! repository, checked after the fact: its refs (but the task branches, which the caller
+//! manages, and remote-tracking refs), the main checkout's HEAD, its hooks, its git config
+//! (but the per-branch records of task branches) and attribute filters, and any files the
+//! caller names (orch's `orch.toml`). The guard keeps the state it was made with and
+//! follows the caller's own changes ([`RepoGuard::accept_refs`] after every ref the caller
+//! moves), so any other difference is someone else's doing.
+//!
+//! Where those programs cannot write the repository at all (a sandbox), a difference is the
+//! user's: construct the guard as `trusted` and it is taken as the new normal. Otherwise a
+//! difference is a violation with its evidence, and what the caller owns is put back: epic
+//! branches, a planted hook moved to a quarantine directory, the config and watched files
+//! as they were (the changed version kept in the quarantine).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use git2::Repository;
+
+use crate::manager::{EPIC_BRANCH_PREFIX, TASK_BRANCH_PREFIX};
+
+fn ignored_ref(name: &str) -> bool {
+    name.strip_prefix("refs/heads/")
+        .is_some_and(|b| b.starts_with(TASK_BRANCH_PREFIX))
+        || name.starts_with("refs/remotes/")
+}
+
+fn owned_ref(name: &str) -> bool {
+    name.strip_prefix("refs/heads/")
+        .is_some_and(|b| b.starts_with(EPIC_BRANCH_PREFIX))
+}
+
+/// One thing found changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// What changed, with the evidence (old and new values).
+    pub what: String,
+    /// What was done about it, if anything.
+    pub repaired: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Snapshot {
+    refs: BTreeMap<String, String>,
+    head: String,
+    hooks: BTreeMap<String, Vec<u8>>,
+    config: String,
+    /// The config file as it was, comments included, to put back exactly.
+    raw_config: String,
+    attributes: Option<Vec<u8>>,
+}
+
+/// Watches a repository for changes nobody but its owner may make. See the module
+/// documentation.
+#[derive(Debug)]
+pub struct RepoGuard {
+    common_dir: PathBuf,
+    watched: Vec<PathBuf>,
+    quarantine: PathBuf,
+    /// The workers cannot write the repository (a sandbox): a change is the user's.
+    trusted: bool,
+    state: Mutex<(Snapshot, Vec<Option<Vec<u8>>>)>,
+}
+
+impl RepoGuard {
+    /// Takes the repository's state now, and the content of each `watched` file.
+    /// Repairs keep what they replace in `quarantine`.
+    pub fn new(
+        common_dir: &Path,
+        watched: Vec<PathBuf>,
+        quarantine: PathBuf,
+        trusted: bool,
+    ) -> Result<RepoGuard, crate::WorktreeError> {
+        let snapshot = snapshot(common_dir).map_err(|message| crate::WorktreeError::Git {
+            op: "read the repository's state",
+            source: git2::Error::from_str(&message),
+        })?;
+        let contents = watched.iter().map(|p| std::fs::read(p).ok()).collect();
+        Ok(RepoGuard {
+            common_dir: common_dir.to_owned(),
+            watched,
+            quarantine,
+            trusted,
+            state: Mutex::new((snapshot, contents)),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (Snapshot, Vec<Option<Vec<u8>>>)> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Accepts the current value of refs the owner just moved itself (branch names or full
+    /// ref names). Call it while no one else's change can land in between (orch: under its
+    /// merge queue).
+    pub fn accept_refs(&self, names: &[String]) {
+        let Ok(repo) = Repository::open(&self.common_dir) else {
+            return;
+        };
+        let mut state = self.lock();
+        for name in names {
+            let full = if name.starts_with("refs/") {
+                name.clone()
+            } else {
+                format!("refs/heads/{name}")
+            };
+            match repo.refname_to_id(&full) {
+                Ok(oid) => state.0.refs.insert(full, oid.to_string()),
+                Err(_) => state.0.refs.remove(&full),
+            };
+        }
+        if let Ok(head) = read_head(&repo) {
+            state.0.head = head;
+        }
+    }
+
+    /// Compares with the expected state, repairs what the owner owns, and returns what
+    /// changed (nothing when `trusted`: changes are taken as the new state).
+    pub fn check(&self) -> Vec<Violation> {
+        let now = match snapshot(&self.common_dir) {
+            Ok(s) => s,
+            Err(e) => {
+                return vec![Violation {
+                    what: format!("the repository could not be read: {e}"),
+                    repaired: None,
+                }];
+            }
+        };
+        let mut state = self.lock();
+        let mut out = Vec::new();
+        let before = &state.0;
+        let repo = Repository::open(&self.common_dir).ok();
+        for (name, old) in &before.refs {
+            match now.refs.get(name) {
+                Some(new) if new == old => {}
+                moved => {
+                    let what = match moved {
+                        Some(new) => format!("{name} moved from {} to {}", short(old), short(new)),
+                        None => format!("{name} (at {}) was deleted", short(old)),
+                    };
+                    let repaired = owned_ref(name)
+                        .then(|| repo.as_ref().and_then(|r| restore_ref(r, name, old)))
+                        .flatten();
+                    out.push(Violation { what, repaired });
+                }
+            }
+        }
+        for (name, new) in &now.refs {
+            if !before.refs.contains_key(name) {
+                let repaired = owned_ref(name)
+                    .then(|| {
+                        repo.as_ref().and_then(|r| {
+                            r.find_reference(name)
+                                .and_then(|mut re| re.delete())
+                                .ok()
+                                .map(|()| "deleted".to_owned())
+                        })
+                    })
+                    .flatten();
+                out.push(Violation {
+                    what: format!("{name} was created at {}", short(new)),
+                    repaired,
+                });
+            }
+        }
+        if now.head != before.head {
+            out.push(Violation {
+                what: format!(
+                    "the main checkout's HEAD changed from {} to {}",
+                    before.head, now.head
+                ),
+                repaired: None,
+            });
+        }
+        for (name, content) in &now.hooks {
+            if before.hooks.get(name) != Some(content) {
+                let repaired = self.quarantine_hook(name);
+                out.push(Violation {
+                    what: format!("git hook `{name}` was added or changed"),
+                    repaired,
+                });
+            }
+        }
+        for name in before.hooks.keys() {
+            if !now.hooks.contains_key(name) {
+                out.push(Violation {
+                    what: format!("git hook `{name}` was removed"),
+                    repaired: None,
+                });
+            }
+        }
+        if now.config != before.config {
+            let repaired = self.restore_config(&before.raw_config);
+            out.push(Violation {
+                what: format!(
+                    "the repository's git config changed: {}",
+                    config_difference(&before.config, &now.config)
+                ),
+                repaired,
+            });
+        }
+        if now.attributes != before.attributes {
+            out.push(Violation {
+                what:
+                    "the repository's info/attributes changed (filters run on checkout and commit)"
+                        .into(),
+                repaired: None,
+            });
+        }
+        if self.trusted {
+            // Nothing above can be a worker's: the repository is read-only to them. The
+            // user changed it; take it as the new normal.
+            out.clear();
+            state.0 = snapshot(&self.common_dir).unwrap_or(now);
+        }
+        for i in 0..self.watched.len() {
+            let path = self.watched[i].clone();
+            let content = std::fs::read(&path).ok();
+            if content == state.1[i] {
+                continue;
+            }
+            if self.trusted {
+                state.1[i] = content;
+                continue;
+            }
+            let repaired = self.restore_file(&path, state.1[i].as_deref(), content.as_deref());
+            out.push(Violation {
+                what: format!("{} was changed", path.display()),
+                repaired,
+            });
+        }
+        out
+    }
+
+    fn quarantine_hook(&self, name: &str) -> Option<String> {
+        let from = self.common_dir.join("hooks").join(name);
+        std::fs::create_dir_all(&self.quarantine).ok()?;
+        let to = self.quarantine.join(format!(
+            "hook-{name}-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .unwrap_or(0)
+        ));
+        std::fs::rename(&from, &to).ok()?;
+        Some(format!("moved to {}", to.display()))
+    }
+
+    fn restore_config(&self, original: &str) -> Option<String> {
+        // Put the config back as it was, keeping orch's own branch records written since.
+        let path = self.common_dir.join("config");
+        let current = std::fs::read_to_string(&path).ok()?;
+        let without_orch: String = {
+            let mut out = String::new();
+            let mut inside = false;
+            for line in original.lines() {
+                let t = line.trim();
+                if t.starts_with('[') {
+                    inside = t.starts_with("[branch \"orch/");
+                }
+                if !inside {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+            out
+        };
+        let text = format!("{without_orch}{}", orch_branch_sections(&current));
+        let tmp = path.with_extension("orch-restore");
+        std::fs::write(&tmp, text).ok()?;
+        std::fs::rename(&tmp, &path).ok()?;
+        Some("restored".into())
+    }
+
+    fn restore_file(
+        &self,
+        path: &Path,
+        before: Option<&[u8]>,
+        now: Option<&[u8]>,
+    ) -> Option<String> {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        let name = path.file_name()?.to_string_lossy().into_owned();
+        if let Some(now) = now {
+            std::fs::create_dir_all(&self.quarantine).ok()?;
+            let _ = std::fs::write(self.quarantine.join(format!("{name}-{stamp}")), now);
+        }
+        match before {
+            Some(bytes) => std::fs::write(path, bytes).ok()?,
+            None => std::fs::remove_file(path).ok()?,
+        }
+        Some(format!(
+            "put back; the changed file is kept in {}",
+            self.quarantine.display()
+        ))
+    }
+}
+
+fn snapshot(common_dir: &Path) -> Result<Snapshot, String> {
+    let repo = Repository::open(common_dir).map_err(|e| e.to_string())?;
+    let mut refs = BTreeMap::new();
+    for reference in repo.references().map_err(|e| e.to_string())?.flatten() {
+        let Ok(name) = reference.name() else {
+            continue;
+        };
+        if ignored_ref(name) {
+            continue;
+        }
+        let target = reference
+            .resolve()
+            .ok()
+            .and_then(|r| r.target())
+            .map(|o| o.to_string())
+            .unwrap_or_default();
+        refs.insert(name.to_owned(), target);
+    }
+    let mut hooks = BTreeMap::new();
+    if let Ok(entries) = std::fs::read_dir(common_dir.join("hooks")) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_file() {
+                hooks.insert(
+                    entry.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(&path).unwrap_or_default(),
+                );
+            }
+        }
+    }
+    let raw = std::fs::read_to_string(common_dir.join("config")).unwrap_or_default();
+    Ok(Snapshot {
+        refs,
+        head: read_head(&repo).unwrap_or_default(),
+        hooks,
+        config: normalize_config(&raw),
+        raw_config: raw,
+        attributes: std::fs::read(common_dir.join("info/attributes")).ok(),
+    })
+}
+
+fn read_head(repo: &Repository) -> Result<String, git2::Error> {
+    let head = repo.find_reference("HEAD")?;
+    Ok(head
+        .symbolic_target()
+        .ok()
+        .flatten()
+        .map(str::to_owned)
+        .or_else(|| head.target().map(|o| o.to_string()))
+        .unwrap_or_default())
+}
+
+fn restore_ref(repo: &Repository, name: &str, sha: &str) -> Option<String> {
+    let oid = git2::Oid::from_str(sha).ok()?;
+    repo.reference(name, oid, true, "orch: put back after tampering")
+        .ok()
+        .map(|_| format!("put back at {}", short(sha)))
+}
+
+/// The config without orch's own branch records (`[branch "orch/…"]`), whitespace and
+/// comments.
+fn normalize_config(text: &str) -> String {
+    let mut out = String::new();
+    let mut orch_section = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') || t.starts_with(';') {
+            continue;
+        }
+        if t.starts_with('[') {
+            orch_section = t.starts_with("[branch \"orch/");
+        }
+        if !orch_section {
+            out.push_str(t);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The `[branch "orch/…"]` sections of a config text, verbatim.
+fn orch_branch_sections(text: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            inside = t.starts_with("[branch \"orch/");
+        }
+        if inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn config_difference(before: &str, now: &str) -> String {
+    let old: std::collections::BTreeSet<&str> = before.lines().collect();
+    let added: Vec<&str> = now.lines().filter(|l| !old.contains(l)).take(5).collect();
+    let new: std::collections::BTreeSet<&str> = now.lines().collect();
+    let removed: Vec<&str> = before
+        .lines()
+        .filter(|l| !new.contains(l))
+        .take(5)
+        .collect();
+    let mut parts = Vec::new();
+    if !added.is_empty() {
+        parts.push(format!("added {}", added.join(" | ")));
+    }
+    if !removed.is_empty() {
+        parts.push(format!("removed {}", removed.join(" | ")));
+    }
+    parts.join("; ")
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..10).unwrap_or(sha)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orch_branch_records_do_not_count_as_config_changes() {
+        let a = "[core]\n\tbare = false\n[branch \"orch/task/T\"]\n\torchbase = abc\n";
+        let b = "[core]\n\tbare = false\n# note\n[branch \"orch/task/T\"]\n\torchbase = def\n[branch \"orch/task/U\"]\n\torchbase = 1\n";
+        assert_eq!(normalize_config(a), normalize_config(b));
+        let evil = "[core]\n\tbare = false\n\thooksPath = /tmp/x\n";
+        assert_ne!(normalize_config(a), normalize_config(evil));
+        assert_eq!(
+            orch_branch_sections(b),
+            "[branch \"orch/task/T\"]\n\torchbase = def\n[branch \"orch/task/U\"]\n\torchbase = 1\n"
+        );
+    }
+}
