@@ -80,6 +80,8 @@ pub const DEFAULT_CONFIG_TOML: &str = r#"# orch configuration. Every key is opti
 # Code changes need tests that ran: when the tests dimension cannot run (no tests, no test
 # tool), the result is "Unverified" and does not pass. Off only for a project without tests.
 # require_tests = true
+# The Python interpreter the Python checks run with (a virtual environment's, say).
+# python = "python3"
 
 [quality.weights]
 # Weight of each dimension in the overall score.
@@ -245,6 +247,9 @@ pub struct QualityConfig {
     /// could not run, the result is `Unverified` and does not pass. Turn off only for a
     /// project that has no tests and will not get any.
     pub require_tests: bool,
+    /// The Python interpreter the gate runs Python tools with (default `python3`; a
+    /// project's virtual environment: `.venv/bin/python`).
+    pub python: String,
 }
 
 impl Default for QualityConfig {
@@ -263,6 +268,7 @@ impl Default for QualityConfig {
             weights: QualityWeights::default(),
             commands: Default::default(),
             require_tests: true,
+            python: "python3".into(),
         }
     }
 }
@@ -530,6 +536,9 @@ impl Config {
                 "run.on_epic_complete",
                 "must be one of merge, leave, pr",
             ));
+        }
+        if q.python.trim().is_empty() {
+            return Err(invalid("quality.python", "must name an interpreter"));
         }
         if !["auto", "bwrap", "none"].contains(&self.run.sandbox.as_str()) {
             return Err(invalid("run.sandbox", "must be one of auto, bwrap, none"));

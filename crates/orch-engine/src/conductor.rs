@@ -657,6 +657,7 @@ impl Conductor {
                 verified,
                 ack,
             } => {
+                self.check_running_statuses()?;
                 if let Some(verified) = verified
                     && let Some(attempt) = self.inflight.get(&task).map(|f| f.attempt)
                 {
@@ -690,6 +691,7 @@ impl Conductor {
     }
 
     async fn finished(&mut self, mut f: worker::Finished) -> Result<(), EngineError> {
+        self.check_running_statuses()?;
         self.inflight.remove(&f.task);
         if let Some(evidence) = self.tampered.remove(&f.task) {
             match f.verdict {

@@ -263,10 +263,12 @@ impl Conductor {
 
     /// Answers, expiries and held escalations; called on every tick.
     pub(crate) async fn on_tick(&mut self) -> Result<(), EngineError> {
+        // A direct write to the database leaves no event: running tasks are looked at
+        // every tick (a handful of indexed reads).
+        self.check_running_statuses()?;
         let seq = self.store.last_event_seq()?;
         if seq != self.last_seen_seq {
             self.last_seen_seq = seq;
-            self.check_running_statuses()?;
             self.pick_up_answers().await?;
         }
         for resolution in self.escalator.expire_due() {

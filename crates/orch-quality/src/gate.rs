@@ -239,8 +239,9 @@ impl Gate {
         let code_changed = code_changed(&project, changed.as_ref());
         let mut report = self.score_with(results, &project, options, integrity, code_changed);
         let detected = project.clone();
+        let python = self.config.python.clone();
         report.missing_tools =
-            tokio::task::spawn_blocking(move || crate::tools::missing_tools(&detected))
+            tokio::task::spawn_blocking(move || crate::tools::missing_tools(&detected, &python))
                 .await
                 .unwrap_or_default();
         report.tree = tree;

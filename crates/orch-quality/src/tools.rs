@@ -48,9 +48,9 @@ const PYTHON_MODULES: &[(&str, &str, &str)] = &[
 /// module without importing it: a fraction of the cost of `import`.
 pub(crate) const FIND_MODULES_SCRIPT: &str = "import importlib.util as u, json, sys\nprint(json.dumps({m: u.find_spec(m) is not None for m in sys.argv[1:]}))";
 
-/// Which of `modules` the `python3` on `PATH` can import; `None` without a `python3`.
-pub(crate) fn python_modules(modules: &[&str]) -> Option<BTreeMap<String, bool>> {
-    let out = std::process::Command::new("python3")
+/// Which of `modules` the interpreter `python` can import; `None` when it does not run.
+pub(crate) fn python_modules(python: &str, modules: &[&str]) -> Option<BTreeMap<String, bool>> {
+    let out = std::process::Command::new(python)
         .arg("-c")
         .arg(FIND_MODULES_SCRIPT)
         .args(modules)
@@ -64,27 +64,31 @@ pub(crate) fn python_modules(modules: &[&str]) -> Option<BTreeMap<String, bool>>
     serde_json::from_slice(&out.stdout).ok()
 }
 
-/// The missing tools of every language in `project`, one entry per language.
-pub fn missing_tools(project: &ProjectInfo) -> Vec<MissingTools> {
+/// The missing tools of every language in `project`, one entry per language; Python tools
+/// as seen by the interpreter `python`.
+pub fn missing_tools(project: &ProjectInfo, python: &str) -> Vec<MissingTools> {
     let mut languages: Vec<Language> = project.toolchains.iter().map(|t| t.language).collect();
     languages.sort();
     languages.dedup();
-    languages.into_iter().filter_map(missing_for).collect()
+    languages
+        .into_iter()
+        .filter_map(|l| missing_for(l, python))
+        .collect()
 }
 
-fn missing_for(language: Language) -> Option<MissingTools> {
+fn missing_for(language: Language, python: &str) -> Option<MissingTools> {
     let (tools, effects, install): (Vec<&str>, Vec<&str>, String) = match language {
         Language::Python => {
-            if !on_path("python3") {
+            if !on_path(python) {
                 return Some(MissingTools {
                     language,
-                    tools: vec!["python3".into()],
+                    tools: vec![python.to_owned()],
                     install: "install Python 3 (apt-get install python3)".into(),
                     effect: "every Python check skipped".into(),
                 });
             }
             let names: Vec<&str> = PYTHON_MODULES.iter().map(|m| m.0).collect();
-            let found = python_modules(&names).unwrap_or_default();
+            let found = python_modules(python, &names).unwrap_or_default();
             let missing: Vec<&(&str, &str, &str)> = PYTHON_MODULES
                 .iter()
                 .filter(|(module, _, _)| !found.get(*module).copied().unwrap_or(false))
@@ -95,7 +99,7 @@ fn missing_for(language: Language) -> Option<MissingTools> {
             (
                 packages.clone(),
                 missing.iter().map(|m| m.2).collect(),
-                format!("python3 -m pip install {}", packages.join(" ")),
+                format!("{python} -m pip install {}", packages.join(" ")),
             )
         }
         Language::Rust => {

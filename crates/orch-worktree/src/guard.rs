@@ -8,9 +8,10 @@
 //!
 //! Where those programs cannot write the repository at all (a sandbox), a difference is the
 //! user's: construct the guard as `trusted` and it is taken as the new normal. Otherwise a
-//! difference is a violation with its evidence, and what the caller owns is put back: epic
-//! branches, a planted hook moved to a quarantine directory, the config and watched files
-//! as they were (the changed version kept in the quarantine).
+//! difference is a violation with its evidence, and it is put back: refs where they were
+//! (what they pointed at kept under `refs/orch/quarantine/`, the main checkout's files
+//! following its branch), a planted hook moved to a quarantine directory, the config and
+//! watched files as they were (the changed version kept in the quarantine).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,17 +19,13 @@ use std::sync::Mutex;
 
 use git2::Repository;
 
-use crate::manager::{EPIC_BRANCH_PREFIX, TASK_BRANCH_PREFIX};
+use crate::manager::TASK_BRANCH_PREFIX;
 
 fn ignored_ref(name: &str) -> bool {
     name.strip_prefix("refs/heads/")
         .is_some_and(|b| b.starts_with(TASK_BRANCH_PREFIX))
         || name.starts_with("refs/remotes/")
-}
-
-fn owned_ref(name: &str) -> bool {
-    name.strip_prefix("refs/heads/")
-        .is_some_and(|b| b.starts_with(EPIC_BRANCH_PREFIX))
+        || name.starts_with("refs/orch/")
 }
 
 /// One thing found changed.
@@ -127,6 +124,14 @@ impl RepoGuard {
             }
         };
         let mut state = self.lock();
+        if self.trusted {
+            // Nothing here can be a worker's: the repository is read-only to them. The user
+            // changed it; take it as the new normal.
+            state.0 = now;
+            let contents = self.watched.iter().map(|p| std::fs::read(p).ok()).collect();
+            state.1 = contents;
+            return Vec::new();
+        }
         let mut out = Vec::new();
         let before = &state.0;
         let repo = Repository::open(&self.common_dir).ok();
@@ -138,25 +143,18 @@ impl RepoGuard {
                         Some(new) => format!("{name} moved from {} to {}", short(old), short(new)),
                         None => format!("{name} (at {}) was deleted", short(old)),
                     };
-                    let repaired = owned_ref(name)
-                        .then(|| repo.as_ref().and_then(|r| restore_ref(r, name, old)))
-                        .flatten();
+                    let repaired = repo.as_ref().and_then(|r| {
+                        self.put_back_ref(r, name, Some(old), moved.map(String::as_str))
+                    });
                     out.push(Violation { what, repaired });
                 }
             }
         }
         for (name, new) in &now.refs {
             if !before.refs.contains_key(name) {
-                let repaired = owned_ref(name)
-                    .then(|| {
-                        repo.as_ref().and_then(|r| {
-                            r.find_reference(name)
-                                .and_then(|mut re| re.delete())
-                                .ok()
-                                .map(|()| "deleted".to_owned())
-                        })
-                    })
-                    .flatten();
+                let repaired = repo
+                    .as_ref()
+                    .and_then(|r| self.put_back_ref(r, name, None, Some(new)));
                 out.push(Violation {
                     what: format!("{name} was created at {}", short(new)),
                     repaired,
@@ -207,20 +205,10 @@ impl RepoGuard {
                 repaired: None,
             });
         }
-        if self.trusted {
-            // Nothing above can be a worker's: the repository is read-only to them. The
-            // user changed it; take it as the new normal.
-            out.clear();
-            state.0 = snapshot(&self.common_dir).unwrap_or(now);
-        }
         for i in 0..self.watched.len() {
             let path = self.watched[i].clone();
             let content = std::fs::read(&path).ok();
             if content == state.1[i] {
-                continue;
-            }
-            if self.trusted {
-                state.1[i] = content;
                 continue;
             }
             let repaired = self.restore_file(&path, state.1[i].as_deref(), content.as_deref());
@@ -230,6 +218,94 @@ impl RepoGuard {
             });
         }
         out
+    }
+
+    /// Puts ref `name` back at `old` (or deletes it when it did not exist); what it pointed
+    /// at is kept under `refs/orch/quarantine/…` so nothing is lost. When the ref is the
+    /// branch checked out in the main worktree, the files follow (a safe checkout: files
+    /// someone changed since are left alone and reported).
+    fn put_back_ref(
+        &self,
+        repo: &Repository,
+        name: &str,
+        old: Option<&str>,
+        new: Option<&str>,
+    ) -> Option<String> {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        let mut kept = None;
+        if let Some(new) = new.and_then(|n| git2::Oid::from_str(n).ok()) {
+            let slug: String = name
+                .trim_start_matches("refs/")
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            let quarantine = format!("refs/orch/quarantine/{slug}-{stamp}");
+            if repo
+                .reference(&quarantine, new, true, "orch: kept after tampering")
+                .is_ok()
+            {
+                kept = Some(quarantine);
+            }
+        }
+        let checked_out = repo
+            .find_reference("HEAD")
+            .ok()
+            .and_then(|h| h.symbolic_target().ok().flatten().map(str::to_owned))
+            .is_some_and(|head| head == name);
+        // The main checkout's files first, while its HEAD is still the other commit: a
+        // safe checkout then updates exactly the files that match it (what someone changed
+        // since is left alone).
+        let files_restored = match (checked_out, old, repo.workdir()) {
+            (true, Some(old), Some(workdir)) => Some(
+                Repository::open(workdir)
+                    .ok()
+                    .and_then(|wt| {
+                        let tree = wt
+                            .find_commit(git2::Oid::from_str(old).ok()?)
+                            .ok()?
+                            .tree()
+                            .ok()?;
+                        let mut how = git2::build::CheckoutBuilder::new();
+                        how.safe();
+                        wt.checkout_tree(tree.as_object(), Some(&mut how)).ok()
+                    })
+                    .is_some(),
+            ),
+            _ => None,
+        };
+        let mut done = match old.and_then(|o| git2::Oid::from_str(o).ok()) {
+            Some(old) => {
+                repo.reference(name, old, true, "orch: put back after tampering")
+                    .ok()?;
+                format!("put back at {}", short(&old.to_string()))
+            }
+            None => {
+                repo.find_reference(name)
+                    .and_then(|mut r| r.delete())
+                    .ok()?;
+                "deleted".to_owned()
+            }
+        };
+        match files_restored {
+            Some(true) => done.push_str(", with the main checkout's files"),
+            Some(false) => {
+                done.push_str("; the main checkout still holds the other files (`git status`)")
+            }
+            None => {}
+        }
+        if let Some(kept) = kept {
+            done.push_str(&format!("; the other commit is kept as {kept}"));
+        }
+        Some(done)
     }
 
     fn quarantine_hook(&self, name: &str) -> Option<String> {
@@ -348,13 +424,6 @@ fn read_head(repo: &Repository) -> Result<String, git2::Error> {
         .map(str::to_owned)
         .or_else(|| head.target().map(|o| o.to_string()))
         .unwrap_or_default())
-}
-
-fn restore_ref(repo: &Repository, name: &str, sha: &str) -> Option<String> {
-    let oid = git2::Oid::from_str(sha).ok()?;
-    repo.reference(name, oid, true, "orch: put back after tampering")
-        .ok()
-        .map(|_| format!("put back at {}", short(sha)))
 }
 
 /// The config without orch's own branch records (`[branch "orch/…"]`), whitespace and

@@ -117,7 +117,11 @@ pub fn run(repo: Option<&RepoPaths>, json: bool) -> CliResult {
             let labels: Vec<String> = project.toolchains.iter().map(|t| t.label()).collect();
             checks.push(check("languages", "ok", labels.join(", ")));
         }
-        for missing in orch_quality::missing_tools(&project) {
+        let python = repo
+            .config()
+            .map(|c| c.quality.python)
+            .unwrap_or_else(|_| "python3".into());
+        for missing in orch_quality::missing_tools(&project, &python) {
             checks.push(check(
                 &format!("{} tools", missing.language.name()),
                 "warn",

@@ -3,6 +3,7 @@
 
 mod adversarial;
 mod answers;
+mod cheats;
 mod feedback;
 mod plans;
 mod support;

@@ -10,8 +10,6 @@ use crate::parse;
 use crate::project::Toolchain;
 use crate::report::{Finding, Severity};
 
-const PYTHON: &str = "python3";
-
 /// Compiles each listed file with `compile()`; prints one JSON line per syntax error.
 const COMPILE_SCRIPT: &str = r#"
 import json, sys
@@ -43,7 +41,7 @@ sys.exit(0 if result.wasSuccessful() else 1)
 "#;
 
 fn py(ctx: &CheckContext, t: &Toolchain, args: &[&str]) -> CommandLine {
-    CommandLine::new(&ctx.project.dir_of(t), PYTHON, args)
+    CommandLine::new(&ctx.project.dir_of(t), &ctx.config.python, args)
 }
 
 /// Modules any Python check may ask about: probed together, once per gate run (the
@@ -103,15 +101,20 @@ pub(crate) async fn syntax(ctx: &CheckContext, t: &Toolchain) -> Part {
     if let Err(e) = std::fs::write(&list, files.join("\n")) {
         return part.error(format!("cannot write {}: {e}", list.display()));
     }
-    let cmd = CommandLine::new(&ctx.project.root, PYTHON, &["-c", COMPILE_SCRIPT])
-        .args([list.to_string_lossy().into_owned()]);
+    let cmd = CommandLine::new(
+        &ctx.project.root,
+        &ctx.config.python,
+        &["-c", COMPILE_SCRIPT],
+    )
+    .args([list.to_string_lossy().into_owned()]);
     let out = match part.exec(ctx, &cmd).await {
         Ok(out) => out,
         Err(o) => return with(part, o),
     };
     if !out.success() {
         return part.error(format!(
-            "python3 exited with {}: {}",
+            "{} exited with {}: {}",
+            ctx.config.python,
             code_text(out.code),
             last_lines(&out.stderr, 3)
         ));
