@@ -9,6 +9,9 @@
 //! 2. Speedup: 24 tasks with dependencies whose agents sleep 300–900 ms, 4 sessions at
 //!    once: makespan against the sum of the tasks' busy times (one at a time) and against
 //!    the lower bound max(critical path, total work / 4) of the scheduling benchmark.
+//! 3. Sandbox: the overhead run with agents in bubblewrap against the same run with
+//!    `sandbox = "none"` (both with the repository guard and isolated worktrees), runs
+//!    alternated and the medians compared; and the guard's check alone, per attempt.
 
 use std::path::Path;
 use std::process::Command;
@@ -72,6 +75,10 @@ fn repo_with(plan: &Plan) -> TempRepo {
 }
 
 fn run(repo: &Path) -> RunReport {
+    run_with(repo, |_| {})
+}
+
+fn run_with(repo: &Path, tweak: impl FnOnce(&mut EngineOptions)) -> RunReport {
     let mut config = Config::default();
     config.run.backend = "process".into();
     config.run.quality_gate = false;
@@ -83,6 +90,7 @@ fn run(repo: &Path) -> RunReport {
     ));
     options.wait_for_answers = false;
     options.without_console_notifier().unwrap();
+    tweak(&mut options);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let report = runtime.block_on(async { Conductor::open(options).unwrap().run().await.unwrap() });
     assert_eq!(report.outcome, RunOutcome::Completed);
@@ -197,10 +205,85 @@ fn speedup() {
     );
 }
 
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn sandbox() {
+    const N: usize = 50;
+    const ROUNDS: usize = 3;
+    let program = match orch_session::probe_bwrap() {
+        orch_session::BwrapProbe::Works(program) => program,
+        orch_session::BwrapProbe::Unavailable(why) => {
+            println!("sandbox: skipped ({why})");
+            return;
+        }
+    };
+    let (mut bare, mut boxed) = (Vec::new(), Vec::new());
+    let (mut bare_busy, mut boxed_busy) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        for sandboxed in [false, true] {
+            let tasks = (1..=N)
+                .map(|i| (format!("TASK-E-{i:03}"), Vec::new(), 0))
+                .collect();
+            let repo = repo_with(&plan(tasks));
+            let sandbox = sandboxed.then(|| orch_session::Sandbox::bwrap(&program));
+            let report = run_with(repo.path(), |o| o.sandbox = sandbox);
+            let busy: Duration = report.tasks.iter().map(|t| t.busy).sum();
+            let per_task = busy.as_secs_f64() * 1e3 / N as f64;
+            let makespan = report.makespan.as_secs_f64() * 1e3;
+            if sandboxed {
+                boxed.push(makespan);
+                boxed_busy.push(per_task);
+            } else {
+                bare.push(makespan);
+                bare_busy.push(per_task);
+            }
+        }
+    }
+    let (bare, boxed) = (median(bare), median(boxed));
+    let (bare_busy, boxed_busy) = (median(bare_busy), median(boxed_busy));
+    println!(
+        "sandbox: {N} one-edit tasks, gate off, {PARALLEL} at once, median of {ROUNDS} alternated runs each"
+    );
+    println!("  makespan, sandbox = none         {bare:>8.0} ms");
+    println!("  makespan, bubblewrap             {boxed:>8.0} ms");
+    println!(
+        "  ratio                            {:>8.2}  (target <= 1.10)",
+        boxed / bare
+    );
+    println!(
+        "  busy time per attempt            {bare_busy:>8.1} ms none, {boxed_busy:.1} ms bubblewrap: ratio {:.2}",
+        boxed_busy / bare_busy
+    );
+    // The guard's check alone (refs, HEAD, hooks, config, orch.toml): what every attempt
+    // pays twice (after the agent, before the merge).
+    let repo = repo_with(&plan(vec![("TASK-E-001".into(), Vec::new(), 0)]));
+    let guard = orch_worktree::RepoGuard::new(
+        &repo.path().join(".git"),
+        vec![repo.path().join(".orch/orch.toml")],
+        repo.path().join(".orch/quarantine"),
+        false,
+    )
+    .unwrap();
+    let started = Instant::now();
+    const CHECKS: u32 = 200;
+    for _ in 0..CHECKS {
+        assert!(guard.check().is_empty());
+    }
+    let check = started.elapsed().as_secs_f64() * 1e3 / f64::from(CHECKS);
+    println!(
+        "  guard check                      {check:>8.2} ms ({:.1}% of an attempt's busy time, twice per attempt)",
+        200.0 * check / bare_busy
+    );
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
     overhead();
     speedup();
+    sandbox();
 }

@@ -87,6 +87,34 @@ pub fn run(repo: Option<&RepoPaths>, json: bool) -> CliResult {
             None => checks.push(check(program, "warn", without)),
         }
     }
+    // Where agents run: bubblewrap when it works here.
+    let configured = repo
+        .and_then(|r| r.config().ok())
+        .map(|c| c.run.sandbox)
+        .unwrap_or_else(|| "auto".into());
+    match (configured.as_str(), orch_session::probe_bwrap()) {
+        ("none", _) => checks.push(check(
+            "sandbox",
+            "warn",
+            "[run] sandbox = \"none\": agents run as you and can reach everything you can; orch detects tampering with the repository and orch.toml but cannot prevent it",
+        )),
+        (_, orch_session::BwrapProbe::Works(program)) => checks.push(check(
+            "sandbox",
+            "ok",
+            format!(
+                "bubblewrap ({}): agents run in their own PID namespace with a read-only host, only their workspace writable, .orch/ hidden",
+                program.display()
+            ),
+        )),
+        ("bwrap", orch_session::BwrapProbe::Unavailable(why)) => {
+            checks.push(check("sandbox", "fail", format!("[run] sandbox = \"bwrap\" but {why}")))
+        }
+        (_, orch_session::BwrapProbe::Unavailable(why)) => checks.push(check(
+            "sandbox",
+            "warn",
+            format!("{why}: agents run without a sandbox and can reach everything you can"),
+        )),
+    }
     // Presence only: a key's value is never printed.
     for key in ["ANTHROPIC_API_KEY", "OPENAI_API_KEY"] {
         let present = std::env::var_os(key).is_some_and(|v| !v.is_empty());

@@ -261,6 +261,67 @@ fn an_unchanged_tree_is_not_evaluated_twice() {
 }
 
 #[test]
+fn a_forged_cache_entry_is_never_believed() {
+    let p = empty_project();
+    let cache = tempfile::tempdir().unwrap();
+    let options = GateOptions {
+        cache_dir: Some(cache.path().to_owned()),
+        cache_seal: Some(orch_quality::CacheSeal::new([7; 32])),
+        ..Default::default()
+    };
+    let (gate, runs) = gate_of(
+        QualityConfig::default(),
+        vec![result(Dimension::Syntax, 0.0, CheckStatus::Failed)],
+    );
+    let first = evaluate(&gate, p.path(), &options);
+    assert!(!first.passed);
+    let entry = std::fs::read_dir(cache.path())
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .unwrap()
+        .path();
+    // Someone who can write the cache rewrites the verdict: unsealed, then with the old
+    // seal over the new text.
+    let mut forged = first.clone();
+    forged.passed = true;
+    forged.quality_score = 1.0;
+    forged.gate_failures.clear();
+    let json = serde_json::to_string(&forged).unwrap();
+    let seal = std::fs::read_to_string(&entry)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    for text in [
+        format!("-\n{json}"),
+        format!("{seal}\n{json}"),
+        json.clone(),
+    ] {
+        std::fs::write(&entry, &text).unwrap();
+        let again = evaluate(&gate, p.path(), &options);
+        assert!(
+            !again.cached && !again.passed,
+            "a forged entry was believed"
+        );
+    }
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        4,
+        "each forgery was re-evaluated"
+    );
+    // A genuine entry is still used.
+    assert!(evaluate(&gate, p.path(), &options).cached);
+    // Another key cannot read it.
+    let other = GateOptions {
+        cache_seal: Some(orch_quality::CacheSeal::new([8; 32])),
+        ..options.clone()
+    };
+    assert!(!evaluate(&gate, p.path(), &other).cached);
+}
+
+#[test]
 fn performance_command_is_held_to_its_limit() {
     let p = empty_project();
     let mut config = QualityConfig::default();
