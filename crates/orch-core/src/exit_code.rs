@@ -30,6 +30,9 @@ pub const STORE: i32 = 10;
 pub const GATE_FAILED: i32 = 11;
 /// A run ended with tasks that are not completed (failed, escalated, blocked).
 pub const RUN_INCOMPLETE: i32 = 12;
+/// The repository or the machine is not ready to run (found before any task started): a
+/// detached HEAD, no commits, git or the agent's program missing, an unusable setting.
+pub const NOT_READY: i32 = 13;
 /// Interrupted by the user (Ctrl-C), as shells report SIGINT.
 pub const INTERRUPTED: i32 = 130;
 
@@ -75,6 +78,11 @@ pub const ALL: &[(i32, &str, &str)] = &[
         RUN_INCOMPLETE,
         "RUN_INCOMPLETE",
         "the run ended with unfinished tasks",
+    ),
+    (
+        NOT_READY,
+        "NOT_READY",
+        "the repository or machine is not ready to run",
     ),
     (INTERRUPTED, "INTERRUPTED", "interrupted by the user"),
 ];

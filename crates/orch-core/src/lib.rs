@@ -43,6 +43,7 @@ mod clock;
 mod config;
 mod event;
 pub mod exit_code;
+pub mod fault;
 mod graph;
 mod id;
 mod plan;

@@ -10,7 +10,6 @@ use orch_core::{DepGraph, EpicId, Event, Plan, TaskId, TaskStatus, next_tasks};
 use orch_escalation::{Escalator, FailureKind};
 use orch_session::{PoolConfig, SessionEvent, SessionPool};
 use orch_store::{AttemptRecord, Lease, Store, StoreError, TaskFilter};
-use orch_worktree::WorktreeManager;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, mpsc, watch};
 
@@ -19,7 +18,7 @@ use crate::options::{EngineOptions, StopHandle, StopLevel};
 use crate::progress::{ActiveTask, RunEvent, RunOutcome, RunReport, RunSnapshot, TaskSummary};
 use crate::worker::{self, Job, Shared, Stage, Verdict, WorkerMsg};
 
-/// How often the runner lease is refreshed.
+/// How often the runner lease is refreshed, at most.
 const HEARTBEAT: Duration = Duration::from_secs(5);
 /// Meta key of the escalator's state.
 pub(crate) const ESCALATOR_KEY: &str = "engine.escalator";
@@ -66,6 +65,10 @@ pub struct Conductor {
     agent_time: Duration,
     cost: Option<f64>,
     lease: Option<Lease>,
+    /// Keeps the lease alive on its own thread.
+    lease_keeper: Option<crate::lease::LeaseKeeper>,
+    /// Turns true when another runner took the lease.
+    lease_lost: watch::Receiver<bool>,
     run_id: String,
     started: Instant,
     pub(crate) decisions: orch_ai::DecisionLog,
@@ -75,6 +78,12 @@ pub struct Conductor {
     /// Running attempts whose task was changed in the store behind orch's back, with the
     /// evidence: their result is not trusted.
     tampered: HashMap<TaskId, String>,
+    /// Notifications still being delivered (the run waits for their reports).
+    pub(crate) pending_notifications: usize,
+    /// Epics whose tasks are all done but whose merge into the base branch was refused,
+    /// with why: retried until it goes through; the run is not complete before.
+    pub(crate) pending_epics: std::collections::BTreeMap<EpicId, String>,
+    last_epic_retry: Instant,
     pub(crate) tx: mpsc::Sender<WorkerMsg>,
     rx: mpsc::Receiver<WorkerMsg>,
 }
@@ -95,13 +104,23 @@ impl Conductor {
         let mut store = Store::open_existing(&options.orch_dir.join("state.db"))?;
         let plan = store.plan()?.ok_or(EngineError::NoPlan)?;
         let graph = plan.validate()?;
-        // Agents get isolated worktrees: their `.git` is a private repository.
-        let worktrees =
-            WorktreeManager::open(&options.repo_root, &options.config.repo)?.with_isolation(true);
+        // Checked once before anything starts: the repository, the base branch (pinned for
+        // the run), git and the agent's program.
+        let worktrees = crate::preflight::open_worktrees(&options.repo_root, &options.config.repo)?
+            // Agents get isolated worktrees: their `.git` is a private repository.
+            .with_isolation(true);
+        crate::preflight::check_programs(options.agent.as_ref(), &options.repo_root)?;
         let common_dir = worktrees.common_dir().to_owned();
         let run_id = format!("run-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         let stale = Duration::from_secs(options.config.store.lease_stale_seconds);
         let lease = store.acquire_lease(&run_id, stale)?;
+        // The heartbeat runs from now on, whatever the loop waits for: a quarter of the
+        // staleness limit, so three missed beats are still fine.
+        let (lease_keeper, lease_lost) = crate::lease::LeaseKeeper::start(
+            options.orch_dir.join("state.db"),
+            lease.clone(),
+            (stale / 4).clamp(Duration::from_millis(200), HEARTBEAT),
+        );
         let escalator = load_escalator(&store, &options)?;
         // Inside the sandbox the main repository's objects stay readable (the agent's
         // private repository borrows them), and orch's own directory is hidden.
@@ -150,6 +169,7 @@ impl Conductor {
             guard,
             cache_seal,
             verify_dir,
+            lease_lost: lease_lost.clone(),
         });
         let (stop, stop_rx) = StopHandle::new();
         let (tx, rx) = mpsc::channel(256);
@@ -179,6 +199,8 @@ impl Conductor {
             agent_time: Duration::ZERO,
             cost: None,
             lease: Some(lease),
+            lease_keeper: Some(lease_keeper),
+            lease_lost: lease_lost.clone(),
             run_id,
             started: Instant::now(),
             decisions,
@@ -186,6 +208,9 @@ impl Conductor {
             last_seen_seq: 0,
             epics_finished,
             tampered: HashMap::new(),
+            pending_notifications: 0,
+            pending_epics: std::collections::BTreeMap::new(),
+            last_epic_retry: Instant::now(),
             tx,
             rx,
             options,
@@ -206,11 +231,19 @@ impl Conductor {
     /// The lease is released in every case.
     pub async fn run(mut self) -> Result<RunReport, EngineError> {
         let result = self.run_loop().await;
+        if matches!(result, Err(EngineError::LeaseLost)) {
+            // Another runner owns the repository and the sessions now: touch nothing.
+            self.lease_keeper.take();
+            self.shared.pool.backend().detach_all();
+            self.lease.take();
+            return Err(EngineError::LeaseLost);
+        }
         // Whatever happened, no session is left running unsupervised and the lease goes back.
         if result.is_err() {
             self.shared.pool.kill_all();
             self.drain_workers().await;
         }
+        self.lease_keeper.take();
         if let Some(lease) = self.lease.take() {
             let _ = self.store.release_lease(lease);
         }
@@ -248,10 +281,13 @@ impl Conductor {
         let mut session_events = self.shared.pool.subscribe();
         let mut tick = tokio::time::interval(self.options.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last_heartbeat = Instant::now();
+        let mut lease_lost = self.lease_lost.clone();
         let mut grace_ends: Option<Instant> = None;
         let mut killed = false;
         loop {
+            if *lease_lost.borrow() {
+                return Err(EngineError::LeaseLost);
+            }
             let level = *self.stop_rx.borrow();
             if level >= StopLevel::Graceful && grace_ends.is_none() {
                 grace_ends = Some(Instant::now() + self.options.stop_grace);
@@ -271,14 +307,16 @@ impl Conductor {
             if level == StopLevel::Run && !self.aborted {
                 self.schedule()?;
             }
-            if self.inflight.is_empty() {
+            if self.inflight.is_empty() && self.pending_notifications == 0 {
                 if self.aborted {
                     return Ok(RunOutcome::Aborted);
                 }
                 if level >= StopLevel::Graceful {
                     return Ok(RunOutcome::Interrupted);
                 }
-                if self.statuses.iter().all(|s| *s == TaskStatus::Completed) {
+                if self.statuses.iter().all(|s| *s == TaskStatus::Completed)
+                    && self.pending_epics.is_empty()
+                {
                     return Ok(RunOutcome::Completed);
                 }
                 if !self.can_progress() {
@@ -293,16 +331,11 @@ impl Conductor {
                     }
                 }
                 _ = tick.tick() => {
-                    if last_heartbeat.elapsed() >= HEARTBEAT {
-                        if let Some(lease) = &self.lease {
-                            self.store.heartbeat(lease)?;
-                        }
-                        last_heartbeat = Instant::now();
-                    }
                     self.on_tick().await?;
                     self.options.progress.snapshot(&self.snapshot());
                 }
                 _ = self.stop_rx.changed() => {}
+                _ = lease_lost.changed() => {}
             }
         }
     }
@@ -404,7 +437,9 @@ impl Conductor {
     fn can_progress(&self) -> bool {
         let ready = self.statuses.contains(&TaskStatus::Ready);
         let waiting_human = self.options.wait_for_answers
-            && (self.escalator.open_messages() > 0 || self.escalator.held() > 0);
+            && (self.escalator.open_messages() > 0
+                || self.escalator.held() > 0
+                || !self.pending_epics.is_empty());
         ready || waiting_human
     }
 
@@ -686,6 +721,10 @@ impl Conductor {
                     .event(&RunEvent::ScopeViolation { task, files });
             }
             WorkerMsg::Finished(finished) => self.finished(*finished).await?,
+            WorkerMsg::Notified { message, report } => {
+                self.pending_notifications = self.pending_notifications.saturating_sub(1);
+                self.record_notified(&message.id, &report)?;
+            }
         }
         Ok(())
     }
@@ -737,6 +776,7 @@ impl Conductor {
                     quality,
                 });
                 self.refresh()?;
+                orch_core::fault::point("task-completed");
                 self.finish_epic_if_done(&epic).await?;
             }
             Verdict::Interrupted => {
@@ -835,6 +875,21 @@ impl Conductor {
         }
     }
 
+    /// Epics whose merge was refused are tried again every few seconds (the user may have
+    /// committed or stashed what was in the way meanwhile).
+    pub(crate) async fn retry_pending_epics(&mut self) -> Result<(), EngineError> {
+        const EVERY: Duration = Duration::from_secs(2);
+        if self.pending_epics.is_empty() || self.last_epic_retry.elapsed() < EVERY {
+            return Ok(());
+        }
+        self.last_epic_retry = Instant::now();
+        let epics: Vec<EpicId> = self.pending_epics.keys().cloned().collect();
+        for epic in epics {
+            self.finish_epic_if_done(&epic).await?;
+        }
+        Ok(())
+    }
+
     /// When every task of the epic is completed, its branch goes into the base branch as
     /// configured. Done once per epic (remembered in the store).
     pub(crate) async fn finish_epic_if_done(&mut self, epic: &EpicId) -> Result<(), EngineError> {
@@ -852,6 +907,17 @@ impl Conductor {
             return Ok(());
         }
         let outcome = crate::epic::finish(&self.shared, &self.options, epic, &self.plan).await;
+        if let Some(reason) = outcome.refused {
+            if self.pending_epics.get(epic) != Some(&reason) {
+                self.note(format!(
+                    "{}: complete, but its merge into {} was refused: {reason}",
+                    epic, outcome.target
+                ));
+            }
+            self.pending_epics.insert(epic.clone(), reason);
+            return Ok(());
+        }
+        self.pending_epics.remove(epic);
         if let Some(sha) = &outcome.merged_sha {
             self.store.append_event(&Event::Merged {
                 task: None,
@@ -909,6 +975,11 @@ impl Conductor {
             tasks,
             cost_usd: self.cost,
             open_questions,
+            pending_merges: self
+                .pending_epics
+                .iter()
+                .map(|(epic, why)| format!("{epic}: {why}"))
+                .collect(),
         })
     }
 }

@@ -81,21 +81,30 @@ impl Conductor {
                         &format!("waiting for an answer to {}", message.id),
                     )?;
                 }
-                let report = if notify && !self.options.notifiers.is_empty() {
-                    self.options.notifiers.notify_all(&message).await
-                } else {
-                    NotifyReport::default()
-                };
-                let notified = self
-                    .escalator
-                    .record_notification(&message.id, &report)?
-                    .clone();
-                self.save_message(&notified)?;
                 self.options.progress.event(&RunEvent::Question {
-                    message: notified.id.to_string(),
+                    message: message.id.to_string(),
                     task: task.clone(),
-                    text: notified.render_text(),
+                    text: message.render_text(),
                 });
+                if notify && !self.options.notifiers.is_empty() {
+                    // Notifiers talk to the network: off the loop, so a hanging webhook
+                    // never stalls the run (each is bounded by the set's deadline).
+                    let notifiers = self.options.notifiers.clone();
+                    let tx = self.tx.clone();
+                    let message = message.clone();
+                    self.pending_notifications += 1;
+                    tokio::spawn(async move {
+                        let report = notifiers.notify_all(&message).await;
+                        let _ = tx
+                            .send(crate::worker::WorkerMsg::Notified {
+                                message,
+                                report: Box::new(report),
+                            })
+                            .await;
+                    });
+                } else {
+                    self.record_notified(&message.id, &NotifyReport::default())?;
+                }
             }
             Decision::Hold { reason } => {
                 self.note(format!(
@@ -113,6 +122,17 @@ impl Conductor {
                 None => self.note(format!("{task}: not escalated again ({reason})")),
             },
         }
+        self.save_escalator()
+    }
+
+    /// Stores who was notified about `message`.
+    pub(crate) fn record_notified(
+        &mut self,
+        message: &orch_escalation::MessageId,
+        report: &NotifyReport,
+    ) -> Result<(), EngineError> {
+        let notified = self.escalator.record_notification(message, report)?.clone();
+        self.save_message(&notified)?;
         self.save_escalator()
     }
 
@@ -263,6 +283,7 @@ impl Conductor {
 
     /// Answers, expiries and held escalations; called on every tick.
     pub(crate) async fn on_tick(&mut self) -> Result<(), EngineError> {
+        self.retry_pending_epics().await?;
         // A direct write to the database leaves no event: running tasks are looked at
         // every tick (a handful of indexed reads).
         self.check_running_statuses()?;

@@ -17,6 +17,9 @@ pub(crate) struct EpicOutcome {
     pub summary: String,
     pub target: String,
     pub merged_sha: Option<String>,
+    /// The merge was refused (a dirty or busy checkout, a conflicting commit): the epic is
+    /// not finished; why, and what to do.
+    pub refused: Option<String>,
 }
 
 pub(crate) async fn finish(
@@ -34,6 +37,7 @@ pub(crate) async fn finish(
         summary,
         target: target.clone(),
         merged_sha: None,
+        refused: None,
     };
     match options.epic_completion {
         EpicCompletion::Leave => leave(format!(
@@ -62,10 +66,16 @@ pub(crate) async fn finish(
                     ),
                     target: outcome.target,
                     merged_sha: Some(outcome.new_target_sha),
+                    refused: None,
                 },
-                Err(e) => leave(format!(
-                    "{branch} is complete but was not merged into {target}: {e}"
-                )),
+                Err(e) => EpicOutcome {
+                    summary: format!("{branch} is complete but was not merged into {target}: {e}"),
+                    target: target.clone(),
+                    merged_sha: None,
+                    refused: Some(format!(
+                        "{e}; orch retries the merge by itself (`orch run` again after a stop)"
+                    )),
+                },
             }
         }
         EpicCompletion::PullRequest => {

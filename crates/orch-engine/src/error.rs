@@ -53,6 +53,20 @@ pub enum EngineError {
     /// The plan in the store does not validate.
     #[error(transparent)]
     Plan(#[from] orch_core::PlanError),
+    /// Another runner took the lease (this one was stalled past the staleness limit): this
+    /// run stopped at once and left every session to it.
+    #[error(
+        "another runner took over this repository's lease; this run stopped and left its sessions to it"
+    )]
+    LeaseLost,
+    /// The repository or the machine is not ready to run, found before any task started.
+    #[error("{problem}")]
+    Preflight {
+        /// What is wrong.
+        problem: String,
+        /// How to fix it.
+        fix: String,
+    },
 }
 
 impl EngineError {

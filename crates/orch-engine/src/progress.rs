@@ -214,6 +214,9 @@ pub struct RunReport {
     pub cost_usd: Option<f64>,
     /// PM messages still waiting for an answer.
     pub open_questions: Vec<String>,
+    /// Finished epics whose merge into the base branch was refused, with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_merges: Vec<String>,
 }
 
 impl RunReport {
@@ -276,6 +279,7 @@ mod tests {
             tasks: Vec::new(),
             cost_usd: None,
             open_questions: Vec::new(),
+            pending_merges: Vec::new(),
         }
     }
 

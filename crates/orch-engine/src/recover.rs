@@ -24,6 +24,17 @@ use crate::worker::{Job, Stage};
 impl Conductor {
     /// Returns how many tasks were recovered.
     pub(crate) async fn recover(&mut self) -> Result<usize, EngineError> {
+        // A merge into the checked-out base branch that a crash cut short is finished
+        // first: the checkout must never stay half-updated.
+        let worktrees = Arc::clone(&self.shared.worktrees);
+        let finished = tokio::task::spawn_blocking(move || worktrees.finish_interrupted_merge())
+            .await
+            .expect("finishing a merge does not panic");
+        match finished {
+            Ok(Some(what)) => self.note(what),
+            Ok(None) => {}
+            Err(e) => self.note(format!("an interrupted merge could not be finished: {e}")),
+        }
         let sessions = self.shared.pool.backend().list().await?;
         let mut owned: HashSet<uuid::Uuid> = HashSet::new();
         let (mut adopted, mut lost, mut resumed) = (Vec::new(), Vec::new(), Vec::new());
@@ -56,6 +67,14 @@ impl Conductor {
                             owned.insert(handle.id);
                             adopted.push(task.id.clone());
                             Stage::Adopt(handle.clone())
+                        }
+                        None if record.is_none_or(|r| r.session_id.is_empty()) => {
+                            // orch stopped before the agent ever ran (preparing the
+                            // worktree, writing instructions): not the agent's failure, and
+                            // not an attempt the task is charged for.
+                            resumed.push(task.id.clone());
+                            self.not_started(&task.id, attempt, record.is_some())?;
+                            continue;
                         }
                         None => {
                             lost.push(task.id.clone());
@@ -106,6 +125,32 @@ impl Conductor {
             });
         }
         Ok(count)
+    }
+
+    /// A `Running` task whose agent never started: back to `Ready`, the attempt recorded as
+    /// interrupted (no failure, no retry counted, nothing escalated).
+    fn not_started(
+        &mut self,
+        task: &TaskId,
+        attempt: u32,
+        has_row: bool,
+    ) -> Result<(), EngineError> {
+        let message =
+            "orch stopped before the agent started; it runs again (not counted as a failure)";
+        if has_row {
+            self.store.finish_attempt(
+                task,
+                attempt,
+                AttemptEnd {
+                    result: "interrupted".into(),
+                    summary: message.into(),
+                    ..AttemptEnd::default()
+                },
+            )?;
+        }
+        self.set_status(task, TaskStatus::Failed, "interrupted")?;
+        self.set_status(task, TaskStatus::Ready, message)?;
+        Ok(())
     }
 
     /// A `Running` task whose session vanished: a crashed attempt.

@@ -46,6 +46,8 @@ pub(crate) struct Shared {
     pub cache_seal: CacheSeal,
     /// Exports and build directories of verifications, outside the repository.
     pub verify_dir: PathBuf,
+    /// True once another runner took the lease: nothing more is merged.
+    pub lease_lost: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Where a worker starts.
@@ -105,6 +107,11 @@ pub(crate) enum WorkerMsg {
     ScopeViolation { task: TaskId, files: Vec<String> },
     /// The attempt is over.
     Finished(Box<Finished>),
+    /// The notifiers finished announcing a question.
+    Notified {
+        message: Box<orch_escalation::PmMessage>,
+        report: Box<orch_escalation::NotifyReport>,
+    },
 }
 
 /// How an attempt ended.
@@ -271,6 +278,7 @@ impl Attempt<'_> {
             self.agent_time = agent_started.elapsed();
             self.take_report(&report);
             self.phase(TaskStatus::Verifying, None).await;
+            orch_core::fault::point("verifying");
             // Keep whatever the agent wrote, whatever happened: a retry builds on it.
             if let Err(verdict) = self.commit().await {
                 return *verdict;
@@ -332,6 +340,7 @@ impl Attempt<'_> {
         self.shared.guard.accept_refs(&moved);
         drop(turn);
         let worktree = worktree?;
+        orch_core::fault::point("worktree-prepared");
         // A reused worktree keeps the base orch recorded for it; a new one starts from the
         // tip it was just made from.
         if !worktree.reused || self.base.is_none() {
@@ -698,6 +707,10 @@ impl Attempt<'_> {
     /// more.
     async fn merge(&mut self, base: &str, verified: String) -> Verdict {
         let _turn = self.shared.merge_queue.lock().await;
+        if *self.shared.lease_lost.borrow() {
+            // Another runner owns the repository now; it resumes this merge.
+            return Verdict::Interrupted;
+        }
         let violations = self.shared.guard.check();
         if !violations.is_empty() {
             let evidence: Vec<String> = violations.into_iter().map(|v| v.what).collect();
@@ -729,6 +742,7 @@ impl Attempt<'_> {
                 .accept_refs(&[orch_worktree::epic_branch(&task.epic)]);
             let paths = match merged {
                 Ok(Ok(new_tip)) => {
+                    orch_core::fault::point("task-merged");
                     self.end.result_sha = Some(sha);
                     return Verdict::Merged { sha: new_tip };
                 }

@@ -62,6 +62,11 @@ pub trait SessionBackend: Send + Sync + Debug {
     /// Forgets a session: stops it if it still runs, stops anything left in its process
     /// group, and deletes its files in the sessions directory (never its log).
     fn cleanup<'a>(&'a self, handle: &'a SessionHandle) -> BoxFuture<'a, Result<(), SessionError>>;
+
+    /// Lets go of every session this backend started without stopping any: another
+    /// orchestrator took them over (it found them with [`SessionBackend::list`]). After
+    /// this, dropping the backend stops nothing. Default: nothing to let go of.
+    fn detach_all(&self) {}
 }
 
 /// Which backend to use.

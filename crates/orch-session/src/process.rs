@@ -210,6 +210,11 @@ impl ProcessBackend {
 }
 
 impl SessionBackend for ProcessBackend {
+    fn detach_all(&self) {
+        // Dropped without a kill: the children keep running for whoever adopted them.
+        self.children().clear();
+    }
+
     fn kind(&self) -> BackendKind {
         BackendKind::Process
     }

@@ -164,6 +164,13 @@ impl WorktreeManager {
                 .map_err(git("compare histories"))?)
     }
 
+    /// The commit a local branch points at (`NoCommits` when it is unborn,
+    /// `BranchNotFound` when missing).
+    pub fn branch_tip(&self, branch: &str) -> Result<String, WorktreeError> {
+        let repo = self.repo()?;
+        Ok(branch_tip(&repo, branch)?.to_string())
+    }
+
     /// The commit the task's branch points at.
     pub fn task_tip(&self, task: &TaskId) -> Result<String, WorktreeError> {
         let repo = self.repo()?;

@@ -1,13 +1,13 @@
 //! Conflict prediction and merges, computed in memory with libgit2 (no checkout is touched
 //! unless the target branch is checked out somewhere, see [`WorktreeManager::merge_branches`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use git2::{BranchType, Oid, Repository, StatusOptions};
 use orch_core::{EpicId, TaskId};
 use serde::Serialize;
 
-use crate::create::branch_tip;
+use crate::create::{branch_tip, parse_oid};
 use crate::error::{MergeError, WorktreeError, git};
 use crate::manager::{EPIC_KEY, WorktreeManager, changed_paths, epic_branch, task_branch};
 
@@ -274,15 +274,29 @@ impl WorktreeManager {
             .find_commit(new)
             .and_then(|c| c.tree())
             .map_err(git("read the merged tree"))?;
+        // The intent first: a process killed while the files are written leaves it, and
+        // the next `finish_interrupted_merge` completes the update instead of leaving a
+        // half-updated checkout.
+        let intent = MergeIntent {
+            branch: target_ref.clone(),
+            old: target_oid.to_string(),
+            new: new.to_string(),
+            checkout: checkout.clone(),
+        };
+        intent.write(&self.common_dir)?;
         let in_the_way = safe_checkout(&wt, &new_tree)?;
         if !in_the_way.is_empty() {
+            MergeIntent::clear(&self.common_dir);
             return Err(MergeError::CheckoutDirty {
                 branch: target.to_owned(),
                 path: checkout,
                 files: in_the_way,
             });
         }
-        if let Err(e) = move_branch(repo, &target_ref, new, target_oid, &log) {
+        orch_core::fault::point("epic-merge-before-ref");
+        let moved = move_branch(repo, &target_ref, new, target_oid, &log);
+        MergeIntent::clear(&self.common_dir);
+        if let Err(e) = moved {
             // Put the files back as they were; the branch did not move.
             if let Ok(old_tree) = wt.find_commit(target_oid).and_then(|c| c.tree()) {
                 let mut undo = git2::build::CheckoutBuilder::new();
@@ -292,6 +306,107 @@ impl WorktreeManager {
             return Err(e);
         }
         Ok(outcome(kind, new, Some(checkout)))
+    }
+}
+
+/// A merge into a checked-out branch in progress: written before the files change,
+/// removed once the branch moved.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct MergeIntent {
+    branch: String,
+    old: String,
+    new: String,
+    checkout: PathBuf,
+}
+
+const INTENT_FILE: &str = "orch-merge-intent.json";
+
+impl MergeIntent {
+    fn write(&self, common_dir: &Path) -> Result<(), WorktreeError> {
+        let json = serde_json::to_vec(self).expect("an intent serializes");
+        crate::manager::write_atomic(&common_dir.join(INTENT_FILE), &json)
+    }
+
+    fn read(common_dir: &Path) -> Option<MergeIntent> {
+        serde_json::from_slice(&std::fs::read(common_dir.join(INTENT_FILE)).ok()?).ok()
+    }
+
+    fn clear(common_dir: &Path) {
+        let _ = std::fs::remove_file(common_dir.join(INTENT_FILE));
+    }
+}
+
+impl WorktreeManager {
+    /// Finishes a merge into a checked-out branch that was interrupted (the process died
+    /// while writing the checkout's files): the rest of the files are written and the
+    /// branch moves, so the checkout is never left half-updated. `Ok(None)` when there was
+    /// none; `Ok(Some(what))` when one was finished or found already done.
+    pub fn finish_interrupted_merge(&self) -> Result<Option<String>, MergeError> {
+        let _lock = self.lock()?;
+        let Some(intent) = MergeIntent::read(&self.common_dir) else {
+            return Ok(None);
+        };
+        let repo = self.repo()?;
+        let (old, new) = (parse_oid(&intent.old)?, parse_oid(&intent.new)?);
+        let now = repo.refname_to_id(&intent.branch).ok();
+        if now == Some(new) {
+            MergeIntent::clear(&self.common_dir);
+            return Ok(Some(format!(
+                "{} had already moved to {}",
+                intent.branch,
+                &intent.new[..10]
+            )));
+        }
+        if now != Some(old) {
+            MergeIntent::clear(&self.common_dir);
+            return Ok(Some(format!(
+                "{} moved elsewhere since; the interrupted merge was dropped",
+                intent.branch
+            )));
+        }
+        let wt = Repository::open(&intent.checkout).map_err(git("open the target's checkout"))?;
+        let old_tree = repo
+            .find_commit(old)
+            .and_then(|c| c.tree())
+            .map_err(git("read a tree"))?;
+        let new_tree = repo
+            .find_commit(new)
+            .and_then(|c| c.tree())
+            .map_err(git("read a tree"))?;
+        // Only the paths the merge changes are written (the ones the safe checkout had
+        // checked were free); everything else in the checkout is left alone.
+        let diff = repo
+            .diff_tree_to_tree(Some(&old_tree), Some(&new_tree), None)
+            .map_err(git("compare trees"))?;
+        let mut how = git2::build::CheckoutBuilder::new();
+        how.force();
+        let mut any = false;
+        for delta in diff.deltas() {
+            for file in [delta.old_file(), delta.new_file()] {
+                if let Some(path) = file.path() {
+                    how.path(path);
+                    any = true;
+                }
+            }
+        }
+        if any {
+            let target = wt.find_tree(new_tree.id()).map_err(git("read a tree"))?;
+            wt.checkout_tree(target.as_object(), Some(&mut how))
+                .map_err(git("finish updating the checkout"))?;
+        }
+        move_branch(
+            &repo,
+            &intent.branch,
+            new,
+            old,
+            "orch: finish an interrupted merge",
+        )?;
+        MergeIntent::clear(&self.common_dir);
+        Ok(Some(format!(
+            "finished the interrupted merge into {} ({})",
+            intent.branch.trim_start_matches("refs/heads/"),
+            &intent.new[..10]
+        )))
     }
 }
 
@@ -469,6 +584,12 @@ fn safe_checkout(repo: &Repository, tree: &git2::Tree<'_>) -> Result<Vec<String>
     let result = {
         let mut opts = git2::build::CheckoutBuilder::new();
         opts.safe();
+        // Fault injection: die half way through writing the files.
+        opts.progress(|_, done, total| {
+            if total > 10 && done == total / 2 {
+                orch_core::fault::point("epic-merge-checkout");
+            }
+        });
         opts.notify_on(git2::CheckoutNotificationType::CONFLICT);
         opts.notify(|_, path, _, _, _| {
             if let Some(p) = path {

@@ -23,6 +23,10 @@ impl From<EngineError> for CliError {
                 CliError::new(exit_code::INVALID_INPUT, chain(&err))
             }
             EngineError::Plan(_) => CliError::new(exit_code::INVALID_INPUT, chain(&err)),
+            EngineError::Preflight { problem, fix } => {
+                CliError::new(exit_code::NOT_READY, problem).with_hint(fix)
+            }
+            EngineError::LeaseLost => CliError::new(exit_code::LEASE_HELD, chain(&err)),
             _ => CliError::new(exit_code::FAILURE, chain(&err)),
         }
     }
@@ -91,13 +95,32 @@ pub fn drive(
         let conductor = Conductor::open(options)?;
         let stop = conductor.stop_handle();
         let progress = Arc::clone(renderer);
+        // Ctrl-C, SIGTERM (a service manager, `kill`) and SIGHUP (a closed terminal) all stop
+        // the run the same way: gracefully first, at once the second time.
         tokio::spawn(async move {
-            while tokio::signal::ctrl_c().await.is_ok() {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut term), Ok(mut hup)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::hangup()),
+            ) else {
+                return;
+            };
+            loop {
+                let name = tokio::select! {
+                    r = tokio::signal::ctrl_c() => {
+                        if r.is_err() {
+                            return;
+                        }
+                        "Ctrl-C"
+                    }
+                    _ = term.recv() => "SIGTERM",
+                    _ = hup.recv() => "SIGHUP",
+                };
                 match stop.escalate() {
-                    orch_engine::StopLevel::Graceful => progress.say(
-                        "Ctrl-C: finishing running tasks (no new ones); Ctrl-C again stops them now",
-                    ),
-                    _ => progress.say("Ctrl-C: stopping running sessions now"),
+                    orch_engine::StopLevel::Graceful => progress.say(&format!(
+                        "{name}: finishing running tasks (no new ones); again stops them now"
+                    )),
+                    _ => progress.say(&format!("{name}: stopping running sessions now")),
                 }
             }
         });
@@ -130,6 +153,16 @@ fn outcome_result(report: &RunReport) -> CliResult {
         RunOutcome::Aborted => Err(CliError::new(
             exit_code::RUN_INCOMPLETE,
             "the run was aborted by a decision",
+        )),
+        RunOutcome::Incomplete if !report.pending_merges.is_empty() => Err(CliError::new(
+            exit_code::RUN_INCOMPLETE,
+            format!(
+                "every task is done, but not every epic is merged into the base branch: {}",
+                report.pending_merges.join("; ")
+            ),
+        )
+        .with_hint(
+            "commit or stash what is in the way (or merge the epic branch yourself), then `orch run` again",
         )),
         RunOutcome::Incomplete => {
             let err = CliError::new(

@@ -4,6 +4,7 @@
 mod dashboard;
 mod doctor;
 mod errors;
+mod faults;
 mod first_run;
 mod init;
 mod msg;
