@@ -71,12 +71,17 @@ pub(crate) fn check_programs(agent: &dyn Agent, root: &Path) -> Result<(), Engin
             "install git (`apt-get install git`); agents and orch both need it",
         ));
     }
+    // Adapters check that the prompt file exists: a throwaway one asks for the command.
+    let prompt = std::env::temp_dir().join(format!("orch-preflight-{}.md", std::process::id()));
+    let _ = std::fs::write(&prompt, "preflight");
     let probe = AgentRequest::new(
         orch_core::TaskId::new("TASK-PREFLIGHT-001").expect("a valid id"),
-        root.join(".orch/instructions/preflight.md"),
+        &prompt,
         root,
     );
-    let Ok(command) = agent.command(&probe) else {
+    let command = agent.command(&probe);
+    let _ = std::fs::remove_file(&prompt);
+    let Ok(command) = command else {
         // The adapter refuses this request for its own reasons; the real one may be fine.
         return Ok(());
     };

@@ -10,6 +10,7 @@ mod init;
 mod msg;
 mod plan;
 mod prd;
+mod preflight;
 mod quality;
 pub(crate) mod run;
 mod session;

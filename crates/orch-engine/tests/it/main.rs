@@ -6,4 +6,5 @@ mod answers;
 mod cheats;
 mod feedback;
 mod plans;
+mod reliability;
 mod support;
