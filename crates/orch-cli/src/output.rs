@@ -88,3 +88,53 @@ pub fn truncate(text: &str, max: usize) -> String {
 pub fn sanitize(text: &str) -> String {
     orch_core::sanitize_terminal(text).into_owned()
 }
+
+/// Writes through to `inner` line by line with escape sequences and control characters
+/// removed: for showing an agent's raw log on a terminal.
+pub struct SanitizingWriter<W: std::io::Write> {
+    inner: W,
+    pending: Vec<u8>,
+}
+
+impl<W: std::io::Write> SanitizingWriter<W> {
+    pub fn new(inner: W) -> SanitizingWriter<W> {
+        SanitizingWriter {
+            inner,
+            pending: Vec::new(),
+        }
+    }
+
+    fn emit(&mut self, upto: usize) -> std::io::Result<()> {
+        let line: Vec<u8> = self.pending.drain(..upto).collect();
+        let text = String::from_utf8_lossy(&line);
+        self.inner
+            .write_all(orch_core::sanitize_terminal(&text).as_bytes())
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for SanitizingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        while let Some(i) = self.pending.iter().position(|b| *b == b'\n') {
+            self.emit(i + 1)?;
+        }
+        // A very long line without a newline still goes out, in pieces.
+        if self.pending.len() > 64 * 1024 {
+            self.emit(self.pending.len())?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.pending.is_empty() {
+            self.emit(self.pending.len())?;
+        }
+        self.inner.flush()
+    }
+}
+
+impl<W: std::io::Write> Drop for SanitizingWriter<W> {
+    fn drop(&mut self) {
+        let _ = std::io::Write::flush(self);
+    }
+}

@@ -181,8 +181,9 @@ pub(crate) async fn task_log(
     let raw = flag(&query, "raw")?;
     let path = std::path::PathBuf::from(&record.log_path);
     let agent = record.agent.clone();
+    let reader = Arc::clone(&shared);
     let (lines, truncated) = tokio::task::spawn_blocking(move || {
-        let (window, cut) = read_window(&path);
+        let (window, cut) = read_window(&path, &reader.redactor);
         let lines = if raw {
             window
         } else {
@@ -214,7 +215,9 @@ fn last_lines(mut lines: Vec<String>, keep: usize, cut: bool) -> (Vec<String>, b
 /// The lines in the last [`MAX_TAIL_BYTES`] of a file, escape sequences removed, and
 /// whether the file goes on before them. A missing log is empty (the session may not have
 /// written yet).
-fn read_window(path: &std::path::Path) -> (Vec<String>, bool) {
+/// The last part of a log as lines, secrets redacted over the whole text first (a private
+/// key's body spans lines; each line alone would not show it is one).
+fn read_window(path: &std::path::Path, redactor: &crate::redact::Redactor) -> (Vec<String>, bool) {
     let Ok(mut file) = std::fs::File::open(path) else {
         return (Vec::new(), false);
     };
@@ -225,6 +228,7 @@ fn read_window(path: &std::path::Path) -> (Vec<String>, bool) {
         return (Vec::new(), false);
     }
     let text = String::from_utf8_lossy(&bytes);
+    let text = redactor.redact_text(&text);
     let mut all: Vec<&str> = text.lines().collect();
     if start > 0 && !all.is_empty() {
         all.remove(0); // Cut mid-line.
@@ -451,7 +455,8 @@ mod tests {
         let path = dir.path().join("log");
         let text: String = (1..=50).map(|i| format!("line {i}\n")).collect();
         std::fs::write(&path, text).unwrap();
-        let (window, cut) = read_window(&path);
+        let redactor = crate::redact::Redactor::new(Vec::new());
+        let (window, cut) = read_window(&path, &redactor);
         assert_eq!(window.len(), 50);
         assert!(!cut);
         let (lines, truncated) = last_lines(window.clone(), 3, cut);
@@ -460,11 +465,14 @@ mod tests {
         let (all, truncated) = last_lines(window, 100, cut);
         assert_eq!(all.len(), 50);
         assert!(!truncated);
-        assert_eq!(read_window(&dir.path().join("none")), (vec![], false));
+        assert_eq!(
+            read_window(&dir.path().join("none"), &redactor),
+            (vec![], false)
+        );
         // A log bigger than the window starts at a whole line and says it was cut.
         let big: String = (0..40_000).map(|i| format!("row {i}\n")).collect();
         std::fs::write(&path, big).unwrap();
-        let (window, cut) = read_window(&path);
+        let (window, cut) = read_window(&path, &redactor);
         assert!(cut);
         assert!(window[0].starts_with("row "));
         assert_eq!(window.last().unwrap(), "row 39999");

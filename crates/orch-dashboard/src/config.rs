@@ -86,6 +86,11 @@ pub struct DashboardConfig {
     pub poll_interval: Duration,
     /// WebSocket clients at once; more are refused with 503.
     pub max_clients: usize,
+    /// Connections served at once; more wait to be accepted (default 1024).
+    pub max_connections: usize,
+    /// Time a new connection has to send its first complete request head (default 10 s):
+    /// half-open connections are closed instead of piling up.
+    pub head_timeout: Duration,
 }
 
 impl DashboardConfig {
@@ -102,6 +107,8 @@ impl DashboardConfig {
             allowed_hosts: Vec::new(),
             poll_interval: Duration::from_millis(25),
             max_clients: 512,
+            max_connections: crate::conn::MAX_CONNECTIONS,
+            head_timeout: crate::conn::HEAD_TIMEOUT,
         }
     }
 

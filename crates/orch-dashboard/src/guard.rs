@@ -30,8 +30,13 @@ impl Access {
             format!("localhost:{port}"),
             format!("[::1]:{port}"),
         ];
-        if !bound.ip().is_loopback() && !bound.ip().is_unspecified() {
-            hosts.push(bound.to_string());
+        // The bound address itself (127.0.0.2, a LAN address…): the URL orch prints for it
+        // must be answered.
+        if !bound.ip().is_unspecified() {
+            let own = bound.to_string();
+            if !hosts.contains(&own) {
+                hosts.push(own);
+            }
         }
         for host in &config.allowed_hosts {
             let host = host.to_ascii_lowercase();
@@ -207,6 +212,11 @@ mod tests {
         assert!(!a.host_allowed("127.0.0.1:8766"));
         assert!(!a.host_allowed("evil.example:8765"));
         assert!(!a.host_allowed("localhost"));
+        // Another loopback address it is bound to answers under that address.
+        let b = access("127.0.0.2:8765", &[]);
+        assert!(b.host_allowed("127.0.0.2:8765"));
+        assert!(b.host_allowed("127.0.0.1:8765"));
+        assert!(!b.host_allowed("127.0.0.3:8765"));
     }
 
     #[test]

@@ -47,6 +47,7 @@
 mod api;
 mod assets;
 mod config;
+mod conn;
 mod error;
 mod feed;
 mod guard;

@@ -1,16 +1,18 @@
 //! Keeps secrets out of what the dashboard serves. Agent logs, failure summaries and the log
 //! lines quoted in PM messages are whatever an agent printed, and an agent may print a key.
-//! Every API response and every feed frame passes through [`Redactor::redact`]: well-known
-//! key formats ([`orch_core::SECRET_PATTERNS`]) and the values of this process's secret
-//! environment variables (`ANTHROPIC_API_KEY`, `SLACK_WEBHOOK_URL`, …) become
-//! `[redacted]`.
+//! Every API response and every feed frame passes through [`Redactor::redact`]: what the
+//! shared detector finds ([`orch_secrets::Detector`]: key and token formats, AWS secret
+//! keys, private keys with their body, passwords in URLs, bearer credentials, secret
+//! assignments, also split, escaped or base64-encoded) and the values of this process's
+//! secret environment variables (`ANTHROPIC_API_KEY`, `SLACK_WEBHOOK_URL`, …) become
+//! `[redacted]`. Documents are redacted string by string, so the JSON stays JSON.
 
 use std::borrow::Cow;
 
-use regex::Regex;
+use orch_secrets::Detector;
 
 /// What a secret is replaced with.
-pub(crate) const REDACTED: &str = "[redacted]";
+pub(crate) const REDACTED: &str = orch_secrets::REDACTED;
 
 /// Shortest environment value treated as a secret: shorter ones (`1`, `true`) would redact
 /// ordinary text.
@@ -18,33 +20,22 @@ const MIN_SECRET_VALUE: usize = 8;
 
 #[derive(Debug)]
 pub(crate) struct Redactor {
-    patterns: Regex,
+    detector: &'static Detector,
     values: Vec<String>,
 }
 
 impl Redactor {
-    /// The known formats plus `values` (the dashboard's own token, say).
+    /// The detector plus `values` (the dashboard's own token, say).
     pub(crate) fn new(values: impl IntoIterator<Item = String>) -> Redactor {
-        let alternation = orch_core::SECRET_PATTERNS
-            .iter()
-            .map(|(_, re)| format!("(?:{re})"))
-            .collect::<Vec<_>>()
-            .join("|");
         let mut values: Vec<String> = values
             .into_iter()
-            // Only values that read the same inside a JSON string can be found there; a value
-            // with quotes or backslashes is left to the patterns rather than risk the JSON.
-            .filter(|v| {
-                v.len() >= MIN_SECRET_VALUE
-                    && v.bytes()
-                        .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
-            })
+            .filter(|v| v.len() >= MIN_SECRET_VALUE)
             .collect();
         // Longest first, so that a value containing another is replaced whole.
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
         values.dedup();
         Redactor {
-            patterns: Regex::new(&alternation).expect("the secret patterns compile"),
+            detector: Detector::shared(),
             values,
         }
     }
@@ -54,21 +45,54 @@ impl Redactor {
     pub(crate) fn from_env(extra: impl IntoIterator<Item = String>) -> Redactor {
         let from_env = std::env::vars_os().filter_map(|(name, value)| {
             let name = name.to_str()?;
-            orch_core::is_secret_name(name)
+            orch_secrets::is_secret_name(name)
                 .then(|| value.into_string().ok())
                 .flatten()
         });
         Redactor::new(from_env.chain(extra))
     }
 
-    pub(crate) fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let mut out = self.patterns.replace_all(text, REDACTED);
+    /// One text with its secrets replaced.
+    pub(crate) fn redact_text<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut out = self.detector.redact(text);
         for value in &self.values {
             if out.contains(value.as_str()) {
                 out = Cow::Owned(out.replace(value.as_str(), REDACTED));
             }
         }
         out
+    }
+
+    /// A JSON document with the secrets in its strings replaced; borrowed when there was
+    /// none. Text that is not JSON is redacted as text.
+    pub(crate) fn redact<'a>(&self, json: &'a str) -> Cow<'a, str> {
+        let Ok(mut value) = serde_json::from_str::<serde_json::Value>(json) else {
+            return self.redact_text(json);
+        };
+        if !self.redact_value(&mut value) {
+            return Cow::Borrowed(json);
+        }
+        Cow::Owned(value.to_string())
+    }
+
+    /// Redacts the strings inside `value`; whether any changed.
+    fn redact_value(&self, value: &mut serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::String(s) => match self.redact_text(s) {
+                Cow::Borrowed(_) => false,
+                Cow::Owned(clean) => {
+                    *s = clean;
+                    true
+                }
+            },
+            serde_json::Value::Array(items) => items
+                .iter_mut()
+                .fold(false, |changed, v| self.redact_value(v) | changed),
+            serde_json::Value::Object(map) => map
+                .values_mut()
+                .fold(false, |changed, v| self.redact_value(v) | changed),
+            _ => false,
+        }
     }
 }
 
@@ -81,11 +105,16 @@ mod tests {
         let anthropic = format!("sk-ant-{}", "a1B2".repeat(8));
         let redactor = Redactor::new(["hunter2-but-longer".to_owned(), "short".to_owned()]);
         let text = format!("key={anthropic} pw=hunter2-but-longer short stays");
-        assert_eq!(
-            redactor.redact(&text),
-            "key=[redacted] pw=[redacted] short stays"
+        let clean = redactor.redact_text(&text);
+        assert!(
+            !clean.contains(&anthropic) && !clean.contains("hunter2-but-longer"),
+            "{clean}"
         );
-        assert!(matches!(redactor.redact("nothing here"), Cow::Borrowed(_)));
+        assert!(clean.contains("short stays"), "{clean}");
+        assert!(matches!(
+            redactor.redact("\"nothing here\""),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]
@@ -93,10 +122,12 @@ mod tests {
         let token = format!("ghp_{}", "x".repeat(36));
         let redactor = Redactor::new([r#"has"quote-inside"#.to_owned()]);
         let doc =
-            serde_json::json!({ "line": format!("pushed with {token}"), "q": "has\"quote-inside" })
+            serde_json::json!({ "line": format!("pushed with {token}"), "q": "has\"quote-inside", "n": [1, {"deep": token}] })
                 .to_string();
         let clean = redactor.redact(&doc);
         let parsed: serde_json::Value = serde_json::from_str(&clean).unwrap();
         assert_eq!(parsed["line"], "pushed with [redacted]");
+        assert_eq!(parsed["q"], "[redacted]");
+        assert_eq!(parsed["n"][1]["deep"], "[redacted]");
     }
 }

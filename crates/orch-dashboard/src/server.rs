@@ -155,6 +155,11 @@ impl Dashboard {
             config.poll_interval,
         ));
         let app = router(shared, access);
+        let listener = crate::conn::GuardedListener::new(
+            listener,
+            config.max_connections,
+            config.head_timeout,
+        );
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await

@@ -199,7 +199,7 @@ impl Detector {
     pub fn find(&self, text: &str) -> Vec<Found> {
         let mut found = Vec::new();
         self.direct(text, 0..self.rules.len(), &mut found);
-        if let Some(m) = self.private_key_block.find(text) {
+        for m in self.private_key_block.find_iter(text) {
             // The whole block, body included, not only its header.
             found.push(Found {
                 kind: "private key",
@@ -415,7 +415,10 @@ fn judge(value: &str) -> Judgement {
     .iter()
     .any(|p| v.contains(p))
         || v.chars().all(|c| c == v.chars().next().unwrap_or('x'));
-    if code_like || placeholder {
+    // Numbers are counts and sizes (`input_tokens: 1234`), not secrets, unless long
+    // enough to be a numeric key.
+    let numeric = v.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '_');
+    if code_like || placeholder || (numeric && v.len() < 16) {
         return Judgement::NotASecret;
     }
     if value.len() >= 12 && entropy(value) >= 3.0 {
@@ -550,6 +553,43 @@ mod tests {
     }
 
     #[test]
+    fn webhooks_and_every_key_block_are_found() {
+        let d = Detector::new();
+        let hook = j(&[
+            "https://hooks.slack.com/services/T0001/B0001/",
+            "abcdefghijklmnop",
+        ]);
+        assert!(
+            !d.redact(&hook).contains("abcdefghijklmnop"),
+            "{}",
+            d.redact(&hook)
+        );
+        let block = |kind: &str, body: &str| {
+            j(&[
+                "-----BEGIN ",
+                kind,
+                " PRIVATE ",
+                "KEY-----\n",
+                body,
+                "\n-----END ",
+                kind,
+                " PRIVATE ",
+                "KEY-----",
+            ])
+        };
+        let two = format!(
+            "{}\n{}",
+            block("RSA", "FIRSTbody"),
+            block("EC", "SECONDbody")
+        );
+        let clean = d.redact(&two);
+        assert!(
+            !clean.contains("FIRSTbody") && !clean.contains("SECONDbody"),
+            "{clean}"
+        );
+    }
+
+    #[test]
     fn code_and_placeholders_are_not_secrets() {
         let d = Detector::new();
         for text in [
@@ -560,6 +600,8 @@ mod tests {
             "url = \"https://example.com/path\"",
             "def tokenize(text):",
             "passwords are hashed with argon2",
+            "\"cache_creation_input_tokens\":12345,\"max_tokens\": 4096",
+            "token_count = 3",
         ] {
             let found = d.find(text);
             assert!(found.iter().all(|f| !f.certain), "{text:?}: {found:?}");

@@ -206,6 +206,33 @@ impl Store {
         self.import_validated(plan, &graph, replace)
     }
 
+    /// What is stored of an imported plan: no run state (a plan file's `running` or
+    /// `merging` would strand its task; only `completed`, `skipped` and `cancelled`, which a
+    /// person may declare, are kept, and no attempts), and no terminal control sequences in
+    /// its text (titles, descriptions and criteria are printed to terminals).
+    fn as_imported(plan: &Plan) -> Plan {
+        let clean = |text: &str| orch_core::sanitize_terminal(text).into_owned();
+        let mut plan = plan.clone();
+        plan.name = clean(&plan.name);
+        for epic in &mut plan.epics {
+            epic.name = clean(&epic.name);
+            epic.goal = clean(&epic.goal);
+        }
+        for task in &mut plan.tasks {
+            task.title = clean(&task.title);
+            task.description = clean(&task.description);
+            task.acceptance = task.acceptance.iter().map(|a| clean(a)).collect();
+            task.attempts = 0;
+            if !matches!(
+                task.status,
+                TaskStatus::Completed | TaskStatus::Skipped | TaskStatus::Cancelled
+            ) {
+                task.status = TaskStatus::Pending;
+            }
+        }
+        plan
+    }
+
     /// [`Store::import_plan`] for a caller that already validated the plan: `graph` must be
     /// `plan.validate()`'s result (it supplies the waves).
     pub fn import_validated(
@@ -214,6 +241,7 @@ impl Store {
         graph: &DepGraph,
         replace: bool,
     ) -> Result<ImportOutcome, StoreError> {
+        let plan = &Store::as_imported(plan);
         let definitions = plan.task_definitions();
         let fingerprint = plan.fingerprint_from(&definitions);
         let now = self.clock.now();

@@ -66,7 +66,7 @@ pub fn run(repo: &RepoPaths, command: &MsgCommand) -> CliResult {
                 println!("No {}PM messages.", if *all { "" } else { "pending " });
             }
             for row in rows {
-                println!("{row}");
+                println!("{}", crate::output::sanitize(&row.to_string()));
             }
             Ok(())
         }
@@ -75,7 +75,7 @@ pub fn run(repo: &RepoPaths, command: &MsgCommand) -> CliResult {
             if *json {
                 print_json(message)
             } else {
-                print!("{}", message.render_text());
+                print!("{}", crate::output::sanitize(&message.render_text()));
                 Ok(())
             }
         }

@@ -173,7 +173,7 @@ impl Renderer {
         if let Some(snapshot) = &state.last {
             let lines = Renderer::block(snapshot);
             for line in &lines {
-                let _ = writeln!(err, "{line}");
+                let _ = writeln!(err, "{}", orch_core::sanitize_line(line));
             }
             state.drawn = lines.len();
         }
@@ -200,6 +200,9 @@ impl Renderer {
             Renderer::erase(&mut state, &mut err);
         }
         let elapsed = state.last.as_ref().map(|s| s.elapsed).unwrap_or_default();
+        // Events carry agent output, task titles and questions: no escape sequence of
+        // theirs reaches the terminal.
+        let text = crate::output::sanitize(text);
         let _ = writeln!(err, "[{}] {text}", clock(elapsed));
         if self.live {
             Renderer::draw(&mut state, &mut err);

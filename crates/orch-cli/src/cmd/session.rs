@@ -34,7 +34,7 @@ pub fn run(repo: &RepoPaths, command: &SessionCommand) -> CliResult {
         match command {
             SessionCommand::List { json } => list(&sessions, *json).await,
             SessionCommand::Logs { query, follow } => {
-                let mut stdout = std::io::stdout();
+                let mut stdout = crate::output::SanitizingWriter::new(std::io::stdout());
                 sessions.write_logs(query, &mut stdout, *follow).await?;
                 Ok(())
             }

@@ -31,7 +31,10 @@ pub fn run(repo: &RepoPaths, args: &StatusArgs) -> CliResult {
         });
     }
     if !args.watch {
-        print!("{}", render(&info.name, &summary, &tasks));
+        print!(
+            "{}",
+            crate::output::sanitize(&render(&info.name, &summary, &tasks))
+        );
         return Ok(());
     }
     watch(&store, &info.name, &filter, args.interval)
@@ -59,7 +62,7 @@ fn watch(
             } else if shown_seq.is_some() {
                 let _ = writeln!(out, "---");
             }
-            let _ = write!(out, "{text}");
+            let _ = write!(out, "{}", crate::output::sanitize(&text));
             let _ = writeln!(out, "(event {seq}; watching, Ctrl-C to stop)");
             let _ = out.flush();
             shown_seq = Some(seq);

@@ -539,3 +539,172 @@ async fn secrets_never_leave_the_server() {
             .contains(&key)
     );
 }
+
+/// Every form of secret the gate's scan knows, as an agent might print it, never leaves
+/// the server: not in the log (raw or read), a task's attempts, the events, or the feed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_secret_form_is_redacted_everywhere() {
+    use futures_util::StreamExt;
+
+    // (the line an agent prints, the secret in it). Built from parts so this file holds
+    // no secret a scanner would flag.
+    let j = |parts: &[&str]| parts.concat();
+    let aws_id = j(&["AKIA", "Z7Q2XK4M9B3N5P6R"]);
+    let aws_secret = j(&["wJalrXUtnFEMI/K7MDENG/", "bPxRfiCYq9xK2mZt4Q"]);
+    let jwt = j(&[
+        "eyJhbGciOiJIUzI1NiJ9",
+        ".eyJzdWIiOiIxMjM0NTY3ODkwIn0",
+        ".dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    ]);
+    let body = "MIIEpAIBAAKCAQEA7bq4xyzBODYbodyQWERTYuiopASDFGHjkl1234567890abcd";
+    let body2 = "tWGaEf3VkPlOkIjUhYgTfRdEsWaQzXcVbNmLkJhGfDsApOiUyTrEwQ9876543210";
+    let b64 = "QUtJQVo3UTJYSzRNOUIzTjVQNlI=";
+    let forms: Vec<(String, String)> = vec![
+        (format!("export AWS_ACCESS_KEY_ID={aws_id}"), aws_id.clone()),
+        (
+            format!("AWS_SECRET_ACCESS_KEY={aws_secret}"),
+            aws_secret.clone(),
+        ),
+        (
+            format!("aws_secret_access_key = {aws_secret}x"),
+            aws_secret.clone(),
+        ),
+        (j(&["-----BEGIN RSA ", "PRIVATE KEY-----"]), body.to_owned()),
+        (body.to_owned(), body.to_owned()),
+        (body2.to_owned(), body2.to_owned()),
+        (j(&["-----END RSA ", "PRIVATE KEY-----"]), body2.to_owned()),
+        (
+            j(&[
+                "DATABASE_URL=postgres://app:",
+                "S3cr3tPw9x@db.internal:5432/app",
+            ]),
+            "S3cr3tPw9x".into(),
+        ),
+        (format!("Authorization: Bearer {jwt}"), jwt.clone()),
+        ("password=Hunter2Hunter2".into(), "Hunter2Hunter2".into()),
+        (
+            "db_password: 'Zq8vL2mP9xRt4wK7'".into(),
+            "Zq8vL2mP9xRt4wK7".into(),
+        ),
+        (
+            format!("KEY = \"{}\" + \"{}\"", &aws_id[..4], &aws_id[4..]),
+            aws_id[4..].to_owned(),
+        ),
+        (
+            format!("{{\"secret\": \"{}\"}}", aws_secret.replace('/', "\\/")),
+            aws_secret.replace('/', "\\/"),
+        ),
+        (
+            j(&[
+                "{\"key\": \"-----BEGIN EC ",
+                "PRIVATE KEY-----\\nMHcCAQEEIBkQbodyline\\n-----END EC ",
+                "PRIVATE KEY-----\"}",
+            ]),
+            "MHcCAQEEIBkQbodyline".into(),
+        ),
+        (format!("encoded: {b64}"), b64.to_owned()),
+        (
+            j(&["token ghp_", "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"]),
+            j(&["a1B2c3D4e5F6", "g7H8i9J0k1L2m3N4o5P6q7R8"]),
+        ),
+        (
+            j(&["glpat-", "xYz12345678901234567"]),
+            "xYz12345678901234567".into(),
+        ),
+        (
+            j(&["SLACK=xoxb-", "1234567890-abcdefghijkl"]),
+            "1234567890-abcdefghijkl".into(),
+        ),
+        (
+            j(&[
+                "https://hooks.slack.com/services/T0001/B0001/",
+                "abcdefghijklmnop",
+            ]),
+            "abcdefghijklmnop".into(),
+        ),
+        (
+            j(&["sk_live_", "4eC39HqLyjWDarjtT1zdp7dc"]),
+            "4eC39HqLyjWDarjtT1zdp7dc".into(),
+        ),
+        (
+            j(&[
+                "OPENAI_API_KEY=sk-proj-",
+                "abcdefghijklmnopqrstuvwxyz123456",
+            ]),
+            "abcdefghijklmnopqrstuvwxyz123456".into(),
+        ),
+        (
+            j(&["key=AIza", "SyA1234567890abcdefghijklmnopqrstuv"]),
+            j(&["SyA1234567890", "abcdefghijklmnopqrstuv"]),
+        ),
+    ];
+    let token = crate::support::user_token();
+    let repo = Repo::new();
+    let task = id("TASK-API-001");
+    let log = repo.orch_dir().join("logs/TASK-API-001-1.log");
+    let text: String = forms.iter().map(|(line, _)| format!("{line}\n")).collect();
+    std::fs::write(&log, &text).unwrap();
+    let mut store = repo.store();
+    store
+        .begin_attempt(&crate::support::attempt(&task, 1, &log))
+        .unwrap();
+    let mut config =
+        orch_dashboard::DashboardConfig::new(repo.orch_dir()).with_token(token.clone());
+    config.port = 0;
+    let server = Server::start_with(config).await;
+    let mut feed = tokio_tungstenite::connect_async(server.ws_url("?after=0"))
+        .await
+        .unwrap()
+        .0;
+    store
+        .finish_attempt(
+            &task,
+            1,
+            orch_store::AttemptEnd {
+                result: "api_error".into(),
+                summary: text.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let mut seen = String::new();
+    for path in [
+        "/api/tasks/TASK-API-001/log?tail=2000",
+        "/api/tasks/TASK-API-001/log?raw=true&tail=2000",
+        "/api/tasks/TASK-API-001",
+        "/api/events?after=0&limit=1000",
+    ] {
+        let response = client().get(server.url(path)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        let body = response.text().await.unwrap();
+        assert!(
+            serde_json::from_str::<Value>(&body).is_ok(),
+            "{path} is still JSON"
+        );
+        // What the page sees: the decoded strings.
+        for (_, secret) in &forms {
+            assert!(!body.contains(secret.as_str()), "{path} leaked {secret}");
+        }
+        seen.push_str(&body);
+    }
+    let last = store.last_event_seq().unwrap();
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(20), feed.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let text = frame.into_text().unwrap().to_string();
+        seen.push_str(&text);
+        let event: Value = serde_json::from_str(&text).unwrap();
+        if event["seq"] == last {
+            break;
+        }
+    }
+    let leaked: Vec<&String> = forms
+        .iter()
+        .map(|(_, secret)| secret)
+        .filter(|secret| seen.contains(secret.as_str()))
+        .collect();
+    assert!(leaked.is_empty(), "leaked: {leaked:?}");
+}

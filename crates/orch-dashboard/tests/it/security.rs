@@ -105,3 +105,58 @@ async fn extra_host_names_are_answered_when_allowed() {
         assert_eq!(response.status().as_u16(), want, "{host}");
     }
 }
+
+/// Half-open connections (connected, sending nothing or a header that never ends) are
+/// closed after the head timeout, and never more than `max_connections` are served at once:
+/// a flood of them cannot keep the dashboard from answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_open_connections_cannot_silence_the_dashboard() {
+    use tokio::io::AsyncWriteExt;
+
+    let repo = Repo::new();
+    let mut config = DashboardConfig::new(repo.orch_dir());
+    config.port = 0;
+    config.max_connections = 16;
+    config.head_timeout = std::time::Duration::from_secs(1);
+    let server = Server::start_with(config).await;
+    // Fill every place: silent connections and ones trickling a header forever.
+    let mut idle = Vec::new();
+    for i in 0..40 {
+        let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        if i % 2 == 0 {
+            let _ = stream
+                .write_all(b"GET /api/state HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                .await;
+        }
+        idle.push(stream);
+    }
+    let trickler = {
+        let addr = server.addr;
+        tokio::spawn(async move {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            for _ in 0..100 {
+                if stream.write_all(b"X-Slow: y\r\n").await.is_err() {
+                    return true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            false
+        })
+    };
+    let started = std::time::Instant::now();
+    let response = tokio::time::timeout(
+        std::time::Duration::from_secs(15),
+        client().get(server.url("/api/state")).send(),
+    )
+    .await
+    .expect("the dashboard answered while flooded")
+    .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "answered only after {:?}",
+        started.elapsed()
+    );
+    assert!(trickler.await.unwrap(), "a trickling header was cut off");
+    drop(idle);
+}
