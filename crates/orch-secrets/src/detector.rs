@@ -417,7 +417,9 @@ fn judge(value: &str) -> Judgement {
         || v.chars().all(|c| c == v.chars().next().unwrap_or('x'));
     // Numbers are counts and sizes (`input_tokens: 1234`), not secrets, unless long
     // enough to be a numeric key.
-    let numeric = v.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '_');
+    let numeric = v
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '_');
     if code_like || placeholder || (numeric && v.len() < 16) {
         return Judgement::NotASecret;
     }

@@ -239,13 +239,17 @@ impl Store {
         record.ended_at = Some(now);
         record.result = Some(end.result.clone());
         record.summary = Some(end.summary.clone());
-        record.quality = end.quality;
-        record.quality_report = end.quality_report;
-        record.agent_outcome = end.agent_outcome;
+        // What is not known at the end (a merge resumed after a crash knows only its
+        // commit) keeps what was recorded when it was verified.
+        record.quality = end.quality.or(record.quality);
+        record.quality_report = end.quality_report.or(record.quality_report);
+        record.agent_outcome = end.agent_outcome.or(record.agent_outcome);
         record.agent_session_id = end.agent_session_id.or(record.agent_session_id);
-        record.cost_usd = end.cost_usd;
-        record.agent_ms = end.agent_ms;
-        record.changed_files = end.changed_files;
+        record.cost_usd = end.cost_usd.or(record.cost_usd);
+        record.agent_ms = end.agent_ms.or(record.agent_ms);
+        if !end.changed_files.is_empty() {
+            record.changed_files = end.changed_files;
+        }
         record.result_sha = end.result_sha.or(record.result_sha);
         write_attempt(&tx, &record)?;
         let event = Event::AttemptFinished {

@@ -138,6 +138,20 @@ fn kill_and_recover(point: &str) {
             .filter(|a| a.result.as_deref() == Some("passed"))
             .count();
         assert_eq!(passed, 1, "{point}: {id} merged more than once: {tried:?}");
+        // A merge resumed after the crash keeps what verification established.
+        let merged = tried
+            .iter()
+            .find(|a| a.result.as_deref() == Some("passed"))
+            .unwrap();
+        assert_eq!(
+            merged.changed_files.len(),
+            FILES_PER_TASK,
+            "{point}: {id}'s changed files were lost"
+        );
+        assert!(
+            merged.result_sha.is_some(),
+            "{point}: {id}: no verified commit recorded"
+        );
         for a in &tried {
             assert!(
                 matches!(a.result.as_deref(), Some("passed" | "interrupted")),
