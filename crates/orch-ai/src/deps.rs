@@ -1,22 +1,40 @@
-//! Dependency analysis: explicit references ("depends on the user schema", "needs
-//! `GET /me`"), ordering rules (schema before the API that uses it, API before the UI that
-//! consumes it, tests after what they test, CI after the build exists) and phase gates.
-//! Every edge carries its reason; an edge that would close a cycle is dropped with a note.
+//! Dependency analysis: which requirement needs which, with the evidence for each edge.
+//!
+//! In order of trust, each pass adding only edges that keep the graph acyclic:
+//! 1. what the PRD states: a label or code span another requirement owns, and phrases after
+//!    markers ("depends on", "needs", "after", "once … exists", "builds on", "using",
+//!    "drawn from", 〜に依存, 〜の後, 〜を利用, 〜が前提, 〜を使って), resolved to the
+//!    requirement whose name or text fits best;
+//! 2. constraints that tie two requirements ("every order passes the risk check");
+//! 3. references to what another requirement provides ([`crate::evidence`]): its name, its
+//!    head noun, a phrase it introduced, the subject it abstracts, what it yields;
+//! 4. rules with specific evidence: sign-in before the pages it scopes, "every page" before
+//!    the section's pages, tests after what they test, CI after the build, docs after what
+//!    they document; and, for a requirement the text gave no evidence for, schema before
+//!    the code that uses it and API before the UI that consumes it;
+//! 5. phase gates, when the plan is phased.
+//!
+//! Edges from rules and from weak references are marked `inferred`: a person may drop them.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashSet};
 
 use orch_core::{Category, Epic, Task, TaskId};
 use serde::Serialize;
 
-use crate::text::{code_spans, domain_tokens, has_word, surface_words, tokens};
+use crate::evidence::{Corpus, Input, Provides};
+use crate::graph::Graph;
+use crate::lexicon::{Id, Tok};
 
 /// Why one task waits for another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EdgeKind {
-    /// The PRD says so.
+    /// The PRD says so ("depends on", "after", 〜に依存, a label, a shared endpoint).
     Explicit,
-    /// An ordering rule between kinds of work.
+    /// The task uses something the other one provides (its name, its head noun, a term it
+    /// introduced).
+    Reference,
+    /// An ordering rule between kinds of work, or a constraint.
     Rule,
     /// A phase starts after the previous phase is done.
     PhaseGate,
@@ -33,210 +51,1115 @@ pub struct Edge {
     pub depends_on: TaskId,
     /// What kind of evidence.
     pub kind: EdgeKind,
+    /// Weak evidence (a rule, a shared term): shown so a person can drop it.
+    pub inferred: bool,
     /// In words.
     pub reason: String,
 }
 
 /// The result of [`analyse`].
-pub struct Analysis {
+pub(crate) struct Analysis {
     /// Accepted edges, acyclic.
     pub edges: Vec<Edge>,
     /// Edges left out and why.
     pub notes: Vec<String>,
+    /// What each task provides, in task order.
+    pub provides: Vec<Provides>,
 }
 
-const EXPLICIT_MARKERS: &[&str] = &[
+/// Everything the analysis reads.
+pub(crate) struct Request<'a> {
+    pub tasks: &'a [Task],
+    /// Requirement text per task.
+    pub texts: &'a [&'a str],
+    /// The PRD's label per task, if any.
+    pub labels: &'a [Option<&'a str>],
+    /// Section (epic group) index per task.
+    pub sections: &'a [usize],
+    /// Heading per section index.
+    pub section_headings: &'a [String],
+    /// Phase index per task; empty unless the plan is phased.
+    pub phase_of: &'a [usize],
+    pub epics: &'a [Epic],
+    /// The PRD's overview prose: its common vocabulary.
+    pub overview: &'a str,
+    /// Constraint statements.
+    pub constraints: &'a [&'a str],
+}
+
+/// English markers; the referenced phrase follows.
+const MARKERS_AFTER: &[&str] = &[
     "depends on",
     "depend on",
+    "dependent on",
+    "depending on",
     "needs",
+    "need",
     "requires",
+    "require",
+    "required",
+    "uses",
+    "use",
+    "using",
     "builds on",
+    "build on",
+    "built on",
+    "building on",
+    "on top of",
     "after",
-    "uses the",
+    "once",
+    "reading from",
+    "reads from",
+    "read from",
+    "reads",
+    "drawn from",
+    "computed from",
+    "derived from",
+    "calculated from",
+    "based on",
+    "relies on",
+    "rely on",
+    "consumes",
+    "extends",
+    "reuses",
+    "reusing",
+    "the same",
     "blocked by",
+    "waits for",
+    "wait for",
+    "comes after",
+    "follows",
+    "against",
+    "integrates with",
+    "on the existing",
 ];
 
-/// Finds the dependencies between `tasks`. `texts[i]` is the requirement text of task `i`;
-/// `phase_of` (empty unless the plan is phased) gives each task's phase index.
-pub(crate) fn analyse(
-    tasks: &[Task],
-    texts: &[&str],
-    phase_of: &[usize],
-    epics: &[Epic],
-) -> Analysis {
+/// Japanese markers; the referenced phrase comes before.
+const MARKERS_BEFORE: &[&str] = &[
+    "が前提",
+    "を前提",
+    "に依存",
+    "の後",
+    "のあと",
+    "を利用",
+    "を使",
+    "を用い",
+    "に基づ",
+    "を参照",
+    "を再利用",
+    "と同じ",
+    "を元に",
+    "をもとに",
+    "を拡張",
+    "の完了後",
+    "の完成後",
+    "から読",
+    "を読み",
+    "を呼び出",
+];
+
+/// Words that end a referenced phrase ("the alert rules engine *exists*").
+const PHRASE_ENDS: &[&str] = &[
+    "exists", "exist", "is", "are", "in place", "ready", "done", "above", "below", "first",
+    "lands", "has", "have", "works", "itself", "then", "later", "so", "which", "that", "where",
+    "when", "to", "for", "with", "never", "before", "instead",
+];
+
+pub(crate) fn analyse(request: &Request<'_>) -> Analysis {
+    let inputs: Vec<Input<'_>> = (0..request.tasks.len())
+        .map(|i| Input {
+            text: request.texts[i],
+            label: request.labels[i],
+            section: request.sections[i],
+        })
+        .collect();
+    let corpus = Corpus::new(&inputs, request.overview, request.section_headings);
     let mut b = Builder {
-        tasks,
-        phase_of,
-        graph: Graph::new(tasks.len()),
+        request,
+        corpus: &corpus,
+        graph: Graph::new(request.tasks.len()),
         out: Analysis {
             edges: Vec::new(),
             notes: Vec::new(),
+            provides: (0..request.tasks.len())
+                .map(|i| corpus.provides(i, request.texts[i]))
+                .collect(),
         },
     };
+    b.stated();
+    b.constraints();
+    b.references();
+    b.rules();
+    b.phase_gates();
+    b.out
+}
 
-    // 1. Explicit references win over everything else.
-    let refs = References::new(tasks, texts);
-    for (i, text) in texts.iter().enumerate() {
-        for phrase in explicit_phrases(text) {
-            if let Some((j, why)) = refs.resolve(&phrase, i) {
-                b.add(
+struct Builder<'r> {
+    request: &'r Request<'r>,
+    corpus: &'r Corpus,
+    graph: Graph,
+    out: Analysis,
+}
+
+impl Builder<'_> {
+    fn n(&self) -> usize {
+        self.request.tasks.len()
+    }
+
+    fn text(&self, i: usize) -> &str {
+        self.request.texts[i]
+    }
+
+    fn category(&self, i: usize) -> Category {
+        self.request.tasks[i].category
+    }
+
+    /// Adds `from → to` unless it is there already, crosses to a later phase, or closes a
+    /// cycle (each refusal noted).
+    fn add(&mut self, from: usize, to: usize, kind: EdgeKind, inferred: bool, reason: String) {
+        if from == to || self.graph.has(from, to) {
+            return;
+        }
+        let ids = |i: usize| self.request.tasks[i].id.clone();
+        let phase_of = self.request.phase_of;
+        if !phase_of.is_empty() && phase_of[to] > phase_of[from] {
+            self.note(format!(
+                "left out {} → {} ({reason}): a phase cannot wait for a later phase",
+                ids(from),
+                ids(to)
+            ));
+            return;
+        }
+        if !self.graph.add(from, to) {
+            self.note(format!(
+                "left out {} → {} ({reason}): it would close a cycle",
+                ids(from),
+                ids(to)
+            ));
+            return;
+        }
+        self.out.edges.push(Edge {
+            task: ids(from),
+            depends_on: ids(to),
+            kind,
+            inferred,
+            reason,
+        });
+    }
+
+    fn note(&mut self, note: String) {
+        // Notes are for people: a handful says enough on a huge PRD.
+        if self.out.notes.len() < 200 {
+            self.out.notes.push(note);
+        }
+    }
+
+    fn id(&self, i: usize) -> &str {
+        self.request.tasks[i].id.as_str()
+    }
+
+    /// The text of tokens `toks` as written in requirement `i`.
+    fn surface(&self, i: usize, toks: &[Tok]) -> String {
+        let text = self.text(i);
+        let (Some(first), Some(last)) = (toks.first(), toks.last()) else {
+            return String::new();
+        };
+        let end = text[last.at..]
+            .char_indices()
+            .take(16)
+            .find(|&(_, c)| {
+                !(c.is_alphanumeric() || c == '-' || c == '_' || crate::text::is_cjk(c))
+            })
+            .map_or_else(
+                || {
+                    text[last.at..]
+                        .char_indices()
+                        .nth(16)
+                        .map_or(text.len(), |(k, _)| last.at + k)
+                },
+                |(k, _)| last.at + k,
+            );
+        text[first.at..end].to_owned()
+    }
+
+    // 1. What the PRD states.
+
+    fn stated(&mut self) {
+        for i in 0..self.n() {
+            self.labels_and_spans(i);
+            for (marker, start, end) in markers(self.text(i)) {
+                let toks: Vec<Tok> = self.corpus.reqs[i]
+                    .toks
+                    .iter()
+                    .copied()
+                    .filter(|t| t.at >= start && t.at < end)
+                    .collect();
+                for conjunct in self.conjuncts(&toks) {
+                    let phrase = self.surface(i, &conjunct);
+                    match self.resolve(&conjunct, i) {
+                        Resolved::One(j) => self.add(
+                            i,
+                            j,
+                            EdgeKind::Explicit,
+                            false,
+                            format!(
+                                "the PRD says \"{marker} {phrase}\" ({} is {})",
+                                self.id(j),
+                                self.corpus.name_text(j, self.text(j))
+                            ),
+                        ),
+                        Resolved::Section(members) => {
+                            for j in members {
+                                self.add(
+                                    i,
+                                    j,
+                                    EdgeKind::Explicit,
+                                    false,
+                                    format!(
+                                        "the PRD says \"{marker} {phrase}\": the rest of this section"
+                                    ),
+                                );
+                            }
+                        }
+                        Resolved::None => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// `PB-2` or a code span another requirement owns.
+    fn labels_and_spans(&mut self, i: usize) {
+        let text = self.text(i).to_lowercase();
+        for j in (0..self.n()).filter(|&j| j != i) {
+            if let Some(label) = &self.corpus.reqs[j].label
+                && contains_word(&text, label)
+                && self.corpus.reqs[i].label.as_ref() != Some(label)
+            {
+                self.add(
                     i,
                     j,
                     EdgeKind::Explicit,
-                    format!("the PRD says \"{phrase}\" ({why})"),
+                    false,
+                    format!("the PRD refers to {label}"),
+                );
+            }
+        }
+        // A code span belongs to the first requirement that names it.
+        let spans = self.corpus.reqs[i].spans.clone();
+        for span in spans.iter().filter(|s| s.len() >= 3) {
+            let owner = (0..i).find(|&j| self.corpus.reqs[j].spans.contains(span));
+            if let Some(j) = owner {
+                self.add(
+                    i,
+                    j,
+                    EdgeKind::Explicit,
+                    false,
+                    format!("`{span}` is delivered by {}", self.id(j)),
                 );
             }
         }
     }
 
-    // 2. Ordering rules between kinds of work. A rule links two tasks only when they are
-    // about the same thing, and only to the closest matches: in a PRD where every schema
-    // mentions "records", the billing API waits for the billing schema, not for all of them.
-    let n = tasks.len();
-    let words = Words::new(texts);
-    let cat = |i: usize| tasks[i].category;
-    let shared = |a: usize, b: usize| words.shared(texts, a, b);
-    for i in 0..n {
-        let (rule, wanted): (&str, fn(Category) -> bool) = match cat(i) {
-            Category::Api | Category::Backend | Category::Security => {
-                ("the schema comes before the code that uses it", |c| {
-                    c == Category::Database
-                })
+    /// Conjuncts of a phrase: split at `and`, `or`, `,`, `と`, each cut where what is said
+    /// about it starts (`is`, `exists`, `above`).
+    fn conjuncts(&self, toks: &[Tok]) -> Vec<Vec<Tok>> {
+        let mut out: Vec<Vec<Tok>> = vec![Vec::new()];
+        let mut ended = false;
+        let mut clause = toks.first().map(|t| t.clause);
+        for t in toks {
+            let word = self.corpus.lex.word(t.id);
+            let splits =
+                (self.corpus.is_conjunction(t.id) && word != "・") || Some(t.clause) != clause;
+            clause = Some(t.clause);
+            if splits {
+                out.push(Vec::new());
+                ended = false;
+                if self.corpus.is_conjunction(t.id) {
+                    continue;
+                }
             }
-            Category::Frontend => ("the API comes before the UI that consumes it", |c| {
-                c == Category::Api
-            }),
-            _ => continue,
+            if ended || PHRASE_ENDS.contains(&word) {
+                ended = true;
+                continue;
+            }
+            out.last_mut().expect("one conjunct").push(*t);
+        }
+        out.retain(|c| c.iter().any(|t| t.content));
+        out
+    }
+
+    /// The requirement a phrase names: the one whose name, heads and text share the most
+    /// telling words with it, provided its last noun (the phrase's head) is among them.
+    fn resolve(&self, phrase: &[Tok], me: usize) -> Resolved {
+        let c = self.corpus;
+        let words: Vec<Id> = phrase
+            .iter()
+            .filter(|t| t.content && !c.is_generic(t.id))
+            .map(|t| t.id)
+            .collect();
+        let Some(&head) = words.last() else {
+            return Resolved::None;
         };
-        let scored = (0..n).filter(|&j| j != i && wanted(cat(j))).map(|j| {
-            let by_span = cat(i) == Category::Frontend && words.spans_shared(i, j);
-            (
-                j,
-                words.overlap(i, j) + if by_span { SPAN_WEIGHT } else { 0.0 },
-            )
-        });
-        for j in closest(scored) {
-            let about: Vec<String> = shared(i, j).into_iter().take(3).collect();
-            let why = if about.is_empty() {
-                "a shared endpoint".to_owned()
-            } else {
-                format!("both about {}", about.join(", "))
-            };
-            b.add(i, j, EdgeKind::Rule, format!("{rule} ({why})"));
+        let Some(candidates) = c.postings.get(&head) else {
+            return Resolved::None;
+        };
+        let mut best: Option<(usize, f64)> = None;
+        if candidates.len() <= 256 {
+            for &j in candidates.iter().filter(|&&j| j != me) {
+                let req = &c.reqs[j];
+                let mut score: f64 = words
+                    .iter()
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .map(|w| {
+                        let weight = if req.name.contains(w) {
+                            3.0
+                        } else if req.all.contains(w) {
+                            1.0
+                        } else {
+                            0.0
+                        };
+                        weight * c.idf(*w)
+                    })
+                    .sum();
+                let is_head = req.heads.contains(&head);
+                if is_head {
+                    score += 2.0 * c.idf(head);
+                }
+                let enough = is_head || score >= 2.0 * c.idf(head) - 1e-9;
+                if enough && best.is_none_or(|(_, s)| score > s + 1e-9) {
+                    best = Some((j, score));
+                }
+            }
+        }
+        if let Some((j, _)) = best {
+            return Resolved::One(j);
+        }
+        // "through the same engine": the subject of this requirement's own section.
+        let section = c.reqs[me].section;
+        if c.section_words[section].contains(&head) {
+            let members: Vec<usize> = (0..me).filter(|&j| c.reqs[j].section == section).collect();
+            if !members.is_empty() {
+                return Resolved::Section(members);
+            }
+        }
+        Resolved::None
+    }
+
+    // 2. Constraints.
+
+    /// A constraint that names two requirements orders them: the subject waits for what it
+    /// must pass through ("every order passes the risk check"); with "same"/"share", the
+    /// later requirement follows the earlier.
+    fn constraints(&mut self) {
+        let mut lex = crate::lexicon::Lexicon::default();
+        for statement in self.request.constraints {
+            for sentence in crate::prd::sentences(statement) {
+                let toks = lex.tokenize(sentence);
+                let mut named: Vec<usize> = Vec::new();
+                for t in toks.iter().filter(|t| t.content) {
+                    let Some(id) = self.corpus.lex.get(lex.word(t.id)) else {
+                        continue;
+                    };
+                    if self.corpus.is_generic(id) || self.corpus.overview.contains(&id) {
+                        continue;
+                    }
+                    let by_name: Vec<usize> = (self.corpus.postings.get(&id))
+                        .into_iter()
+                        .flatten()
+                        .copied()
+                        .filter(|&j| self.corpus.reqs[j].name.contains(&id))
+                        .collect();
+                    let owner = match by_name.as_slice() {
+                        [one] => Some(*one),
+                        [] => match self.corpus.postings.get(&id).map(Vec::as_slice) {
+                            Some([one]) => Some(*one),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    if let Some(j) = owner
+                        && !named.contains(&j)
+                    {
+                        named.push(j);
+                    }
+                }
+                if named.len() < 2 {
+                    continue;
+                }
+                let lower = sentence.to_lowercase();
+                let shared = ["same", "share", "both", "同じ", "共通"]
+                    .iter()
+                    .any(|w| lower.contains(w));
+                let quoted = crate::text::title_of(sentence);
+                if shared {
+                    let mut ordered = named.clone();
+                    ordered.sort_unstable();
+                    for pair in ordered.windows(2) {
+                        self.add(
+                            pair[1],
+                            pair[0],
+                            EdgeKind::Rule,
+                            true,
+                            format!("the constraint \"{quoted}\" ties them to one code path"),
+                        );
+                    }
+                } else {
+                    for &j in &named[1..] {
+                        self.add(
+                            named[0],
+                            j,
+                            EdgeKind::Rule,
+                            true,
+                            format!("the constraint says \"{quoted}\""),
+                        );
+                    }
+                }
+            }
         }
     }
-    for i in (0..n).filter(|&i| cat(i) == Category::Testing) {
-        let end_to_end = ["end-to-end", "e2e", "integration test"]
+
+    // 3. References.
+
+    fn references(&mut self) {
+        let c = self.corpus;
+        // Phrases a requirement introduces in its text (the first to use them), outside the
+        // overview's vocabulary.
+        let mut introduced: std::collections::HashMap<(Id, Id), usize> = Default::default();
+        for (j, req) in c.reqs.iter().enumerate() {
+            for (x, y) in content_pairs(&req.toks) {
+                let common = c.overview.contains(&x) && c.overview.contains(&y);
+                if !(common || c.is_generic(x) && c.is_generic(y)) {
+                    introduced.entry((x, y)).or_insert(j);
+                }
+            }
+        }
+        for i in 0..self.n() {
+            let req = &c.reqs[i];
+            let content: Vec<Tok> = req.toks.iter().copied().filter(|t| t.content).collect();
+            // Names: a two-word phrase of another requirement's name.
+            for w in content.windows(2) {
+                if w[0].clause != w[1].clause || w[0].id == w[1].id {
+                    continue;
+                }
+                let pair = (w[0].id, w[1].id);
+                if req.name_pairs.contains(&pair) || (c.is_generic(pair.0) && c.is_generic(pair.1))
+                {
+                    continue;
+                }
+                if let Some(owners) = c.pairs.get(&pair)
+                    && let Some(j) = self.pick(owners, i, &[])
+                {
+                    let phrase = self.surface(i, w);
+                    self.add(
+                        i,
+                        j,
+                        EdgeKind::Reference,
+                        false,
+                        format!("names \"{phrase}\", which {} provides", self.id(j)),
+                    );
+                } else if let Some(&j) = introduced.get(&pair)
+                    && j != i
+                    && j < i
+                {
+                    let phrase = self.surface(i, w);
+                    self.add(
+                        i,
+                        j,
+                        EdgeKind::Reference,
+                        true,
+                        format!("uses \"{phrase}\", introduced by {}", self.id(j)),
+                    );
+                }
+            }
+            // Heads: `the broker`, `a geofence`, `打刻`, with no contradicting modifier.
+            for (k, t) in content.iter().enumerate() {
+                if req.heads.contains(&t.id) || c.is_generic(t.id) {
+                    continue;
+                }
+                let Some(owners) = c.heads.get(&t.id) else {
+                    continue;
+                };
+                let modifier = k
+                    .checked_sub(1)
+                    .map(|p| content[p])
+                    .filter(|p| p.clause == t.clause && adjacent(req, p, t) && is_latin(c, p.id));
+                let near: Vec<Id> = near(&content, k);
+                let Some(j) = self.pick(owners, i, &near) else {
+                    continue;
+                };
+                if modifier.is_some_and(|m| !c.reqs[j].name.contains(&m.id)) {
+                    continue;
+                }
+                let word = self.surface(i, &[*t]);
+                self.add(
+                    i,
+                    j,
+                    EdgeKind::Reference,
+                    false,
+                    format!("refers to the {word} that {} builds", self.id(j)),
+                );
+            }
+            // What others abstract or yield: `rules` for a rule registry, `links` from a parser.
+            let limit = (self.n() / 4).max(3);
+            for (k, t) in content.iter().enumerate() {
+                if c.is_generic(t.id) || c.overview.contains(&t.id) || c.df(t.id) > limit {
+                    continue;
+                }
+                for (index, what) in [(&c.subjects, "builds on"), (&c.provided, "uses what")] {
+                    let Some(owners) = index.get(&t.id) else {
+                        continue;
+                    };
+                    if owners.contains(&i) {
+                        continue;
+                    }
+                    if let Some(j) = self.pick(owners, i, &near(&content, k)) {
+                        let word = self.surface(i, &[*t]);
+                        let reason = if what == "builds on" {
+                            format!(
+                                "is about {word}, and {} is the {} for it",
+                                self.id(j),
+                                self.corpus.name_text(j, self.text(j))
+                            )
+                        } else {
+                            format!("uses the {word} that {} yields", self.id(j))
+                        };
+                        self.add(i, j, EdgeKind::Reference, true, reason);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One owner among several: the one all the others already build on, or the one whose
+    /// name the surrounding words fit; none when it stays ambiguous.
+    fn pick(&self, owners: &[usize], me: usize, near: &[Id]) -> Option<usize> {
+        let owners: Vec<usize> = owners.iter().copied().filter(|&j| j != me).collect();
+        match owners.as_slice() {
+            [] => return None,
+            [one] => return Some(*one),
+            _ if owners.len() > 8 => return None,
+            _ => {}
+        }
+        if let Some(&root) = owners
             .iter()
-            .any(|w| has_word(texts[i], w).is_some());
-        if end_to_end {
-            for j in (0..n).filter(|&j| matches!(cat(j), Category::Api | Category::Frontend)) {
-                b.add(
+            .find(|&&o| owners.iter().all(|&x| x == o || self.graph.reaches(x, o)))
+        {
+            return Some(root);
+        }
+        let fitting: Vec<usize> = owners
+            .iter()
+            .copied()
+            .filter(|&o| near.iter().any(|w| self.corpus.reqs[o].name.contains(w)))
+            .collect();
+        match fitting.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
+
+    // 4. Rules.
+
+    fn rules(&mut self) {
+        self.sign_in_first();
+        self.every_page();
+        self.tests_after_what_they_test();
+        self.ci_after_build();
+        self.docs_after_what_they_document();
+        self.fill_in_by_kind();
+        self.end_to_end_last();
+    }
+
+    /// Sign-in scopes what users see: a page, a screen, the browser, a dashboard.
+    fn sign_in_first(&mut self) {
+        let c = self.corpus;
+        let word = |w: &str| c.lex.lookup(w);
+        let sign_in: Vec<Id> = [
+            "sso",
+            "oidc",
+            "saml",
+            "login",
+            "signin",
+            "シングルサインオン",
+            "ログイン",
+            "サインイン",
+        ]
+        .iter()
+        .filter_map(|w| word(w))
+        .collect();
+        let sign_in_pair = (word("sign"), word("in"));
+        let provider = (0..self.n()).find(|&j| {
+            let req = &c.reqs[j];
+            let name: Vec<Id> = req.toks[..req.name_len]
+                .iter()
+                .filter(|t| t.content)
+                .map(|t| t.id)
+                .collect();
+            name.iter().any(|w| sign_in.contains(w))
+                || matches!(sign_in_pair, (Some(s), Some(n)) if name.windows(2).any(|p| p == [s, n]))
+        });
+        let Some(provider) = provider else { return };
+        let facing: Vec<Id> = [
+            "page",
+            "screen",
+            "browser",
+            "console",
+            "dashboard",
+            "ui",
+            "画面",
+            "ブラウザ",
+            "ダッシュボード",
+            "ページ",
+        ]
+        .iter()
+        .filter_map(|w| word(w))
+        .collect();
+        for i in (0..self.n()).filter(|&i| i != provider) {
+            let req = &c.reqs[i];
+            if facing.iter().any(|w| req.all.contains(w))
+                && !self.graph.reaches(provider, i)
+                && !matches!(self.category(i), Category::Testing | Category::Docs)
+            {
+                self.add(
+                    i,
+                    provider,
+                    EdgeKind::Rule,
+                    true,
+                    format!(
+                        "users reach it after signing in ({})",
+                        c.name_text(provider, self.text(provider))
+                    ),
+                );
+            }
+        }
+    }
+
+    /// "Every page shows only that customer's trailers": the section's other requirements
+    /// are scoped by it.
+    fn every_page(&mut self) {
+        const EVERY: &[&str] = &[
+            "every page",
+            "all pages",
+            "each page",
+            "every screen",
+            "all screens",
+            "each screen",
+            "every view",
+            "全画面",
+            "すべての画面",
+            "全ての画面",
+            "各画面",
+        ];
+        for j in 0..self.n() {
+            let lower = self.text(j).to_lowercase();
+            if !EVERY.iter().any(|p| lower.contains(p)) {
+                continue;
+            }
+            let section = self.corpus.reqs[j].section;
+            for i in (0..self.n()).filter(|&i| i != j && self.corpus.reqs[i].section == section) {
+                if !self.graph.reaches(j, i) {
+                    self.add(
+                        i,
+                        j,
+                        EdgeKind::Rule,
+                        true,
+                        format!("{} scopes every page of this section", self.id(j)),
+                    );
+                }
+            }
+        }
+    }
+
+    /// A test requirement with no reference yet waits for the closest requirement it shares
+    /// telling words with (the same section first).
+    fn tests_after_what_they_test(&mut self) {
+        let tests: Vec<usize> = (0..self.n())
+            .filter(|&i| self.category(i) == Category::Testing)
+            .collect();
+        for i in tests {
+            if is_end_to_end(self.text(i)) || !self.graph.deps(i).is_empty() {
+                continue;
+            }
+            let testable = |j: usize| {
+                !matches!(
+                    self.request.tasks[j].category,
+                    Category::Testing | Category::Docs | Category::Infra
+                )
+            };
+            let section = self.corpus.reqs[i].section;
+            let near = self.closest(i, |j| testable(j) && self.corpus.reqs[j].section == section);
+            let chosen = if near.is_empty() {
+                self.closest(i, testable)
+            } else {
+                near
+            };
+            for (j, words) in chosen {
+                self.add(
                     i,
                     j,
                     EdgeKind::Rule,
-                    "an end-to-end test needs the API and UI it drives".into(),
+                    true,
+                    format!("tests come after what they test ({})", words.join(", ")),
                 );
             }
-            continue;
-        }
-        let testable = |j: usize| {
-            j != i && !matches!(cat(j), Category::Testing | Category::Docs | Category::Infra)
-        };
-        let same_epic = (0..n)
-            .any(|j| testable(j) && tasks[j].epic == tasks[i].epic && words.overlap(i, j) > 0.0);
-        let scored = (0..n)
-            .filter(|&j| testable(j) && (!same_epic || tasks[j].epic == tasks[i].epic))
-            .map(|j| (j, words.overlap(i, j)));
-        for j in closest(scored) {
-            let common = shared(i, j);
-            b.add(
-                i,
-                j,
-                EdgeKind::Rule,
-                format!("tests come after what they test ({})", common.join(", ")),
-            );
-        }
-    }
-    for i in (0..n).filter(|&i| cat(i) == Category::Infra && is_ci(texts[i])) {
-        for j in (0..n).filter(|&j| {
-            j != i && cat(j) == Category::Infra && !is_ci(texts[j]) && is_build(texts[j])
-        }) {
-            b.add(
-                i,
-                j,
-                EdgeKind::Rule,
-                "CI runs after the build it runs exists".into(),
-            );
-        }
-    }
-    for i in (0..n).filter(|&i| cat(i) == Category::Docs) {
-        let scored = (0..n)
-            .filter(|&j| j != i && cat(j) != Category::Docs)
-            .map(|j| (j, words.overlap(i, j)));
-        for j in closest(scored) {
-            b.add(
-                i,
-                j,
-                EdgeKind::Rule,
-                format!(
-                    "documentation follows what it documents ({})",
-                    shared(i, j).join(", ")
-                ),
-            );
         }
     }
 
-    // 3. Phase gates: a phase's first tasks wait for the previous phase's last tasks.
-    if !phase_of.is_empty() {
-        let phases: BTreeSet<usize> = phase_of.iter().copied().collect();
-        let phases: Vec<usize> = phases.into_iter().collect();
+    fn ci_after_build(&mut self) {
+        let ci: Vec<usize> = (0..self.n())
+            .filter(|&i| self.category(i) == Category::Infra && is_ci(self.text(i)))
+            .collect();
+        for i in ci {
+            let builds: Vec<usize> = (0..self.n())
+                .filter(|&j| {
+                    j != i
+                        && self.category(j) == Category::Infra
+                        && !is_ci(self.text(j))
+                        && is_build(self.text(j))
+                })
+                .collect();
+            for j in builds {
+                self.add(
+                    i,
+                    j,
+                    EdgeKind::Rule,
+                    true,
+                    "CI runs after the build it runs exists".into(),
+                );
+            }
+        }
+    }
+
+    fn docs_after_what_they_document(&mut self) {
+        let docs: Vec<usize> = (0..self.n())
+            .filter(|&i| self.category(i) == Category::Docs)
+            .collect();
+        for i in docs {
+            for (j, words) in self.closest(i, |j| self.category(j) != Category::Docs) {
+                self.add(
+                    i,
+                    j,
+                    EdgeKind::Rule,
+                    true,
+                    format!(
+                        "documentation follows what it documents ({})",
+                        words.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Where the text gave no evidence at all: the schema before the code that uses it, the
+    /// API before the UI that consumes it, by the closest shared words.
+    fn fill_in_by_kind(&mut self) {
+        for i in 0..self.n() {
+            if !self.graph.deps(i).is_empty() {
+                continue;
+            }
+            let (rule, wanted): (&str, fn(Category) -> bool) = match self.category(i) {
+                Category::Api | Category::Backend | Category::Security => {
+                    ("the schema comes before the code that uses it", |c| {
+                        c == Category::Database
+                    })
+                }
+                Category::Frontend => ("the API comes before the UI that consumes it", |c| {
+                    c == Category::Api
+                }),
+                _ => continue,
+            };
+            for (j, words) in self.closest(i, |j| wanted(self.request.tasks[j].category)) {
+                self.add(
+                    i,
+                    j,
+                    EdgeKind::Rule,
+                    true,
+                    format!("{rule} (both about {})", words.join(", ")),
+                );
+            }
+        }
+    }
+
+    /// An end-to-end test drives the finished system: it waits for every requirement nothing
+    /// else waits for.
+    fn end_to_end_last(&mut self) {
+        let tests: Vec<usize> = (0..self.n())
+            .filter(|&i| self.category(i) == Category::Testing && is_end_to_end(self.text(i)))
+            .collect();
+        if tests.is_empty() {
+            return;
+        }
+        let mut waited_for = vec![false; self.n()];
+        for i in 0..self.n() {
+            for &d in self.graph.deps(i) {
+                waited_for[d] = true;
+            }
+        }
+        let sinks: Vec<usize> = (0..self.n())
+            .filter(|&j| {
+                !waited_for[j]
+                    && !tests.contains(&j)
+                    && !matches!(
+                        self.category(j),
+                        Category::Testing | Category::Docs | Category::Infra
+                    )
+            })
+            .collect();
+        for &i in &tests {
+            for &j in &sinks {
+                self.add(
+                    i,
+                    j,
+                    EdgeKind::Rule,
+                    true,
+                    "an end-to-end test runs against the finished system".into(),
+                );
+            }
+        }
+    }
+
+    /// Candidates sharing telling words with `i`, scored by rarity; those within half of
+    /// the best score, with the shared words as written in `i`.
+    fn closest(&self, i: usize, allowed: impl Fn(usize) -> bool) -> Vec<(usize, Vec<String>)> {
+        let c = self.corpus;
+        let mut scores: std::collections::HashMap<usize, (f64, Vec<Id>)> = Default::default();
+        let limit = (self.n() / 2).max(2);
+        for &w in &c.reqs[i].all {
+            if c.is_generic(w) || c.overview.contains(&w) {
+                continue;
+            }
+            let Some(posting) = c.postings.get(&w) else {
+                continue;
+            };
+            if posting.len() > limit && self.n() >= 6 {
+                continue;
+            }
+            for &j in posting.iter().filter(|&&j| j != i && allowed(j)) {
+                let entry = scores.entry(j).or_default();
+                entry.0 += c.idf(w);
+                entry.1.push(w);
+            }
+        }
+        let best = scores.values().map(|(s, _)| *s).fold(0.0, f64::max);
+        let mut out: Vec<(usize, Vec<String>)> = scores
+            .into_iter()
+            .filter(|(_, (s, _))| *s > 0.0 && *s >= best / 2.0)
+            .map(|(j, (_, words))| {
+                let words = words
+                    .iter()
+                    .take(3)
+                    .map(|w| c.lex.word(*w).to_owned())
+                    .collect();
+                (j, words)
+            })
+            .collect();
+        out.sort_by_key(|(j, _)| *j);
+        out
+    }
+
+    // 5. Phase gates.
+
+    /// A phase's first tasks wait for the previous phase's last tasks.
+    fn phase_gates(&mut self) {
+        let phase_of = self.request.phase_of;
+        if phase_of.is_empty() {
+            return;
+        }
+        let n = self.n();
+        let phases: Vec<usize> = phase_of
+            .iter()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         for pair in phases.windows(2) {
             let (prev, next) = (pair[0], pair[1]);
             let in_prev: Vec<usize> = (0..n).filter(|&j| phase_of[j] == prev).collect();
+            let in_prev_set: HashSet<usize> = in_prev.iter().copied().collect();
+            let mut waited_for: HashSet<usize> = HashSet::new();
+            for &k in &in_prev {
+                waited_for.extend(
+                    self.graph
+                        .deps(k)
+                        .iter()
+                        .filter(|d| in_prev_set.contains(d)),
+                );
+            }
             let sinks: Vec<usize> = in_prev
                 .iter()
                 .copied()
-                .filter(|&j| !in_prev.iter().any(|&k| b.graph.has(k, j)))
+                .filter(|j| !waited_for.contains(j))
                 .collect();
             let name = |p: usize| {
                 let epic =
-                    &tasks[(0..n).find(|&k| phase_of[k] == p).expect("phase has tasks")].epic;
-                epics
+                    &self.request.tasks[(0..n).find(|&k| phase_of[k] == p).expect("phase")].epic;
+                self.request
+                    .epics
                     .iter()
                     .find(|e| &e.id == epic)
                     .map_or(epic.to_string(), |e| e.name.clone())
             };
             let (prev_name, next_name) = (name(prev), name(next));
             for i in (0..n).filter(|&i| phase_of[i] == next) {
-                let has_local_dep = (0..n).any(|k| phase_of[k] == next && b.graph.has(i, k));
+                let has_local_dep = self.graph.deps(i).iter().any(|&k| phase_of[k] == next);
                 if has_local_dep {
                     continue;
                 }
                 for &j in &sinks {
-                    b.add(
+                    self.add(
                         i,
                         j,
                         EdgeKind::PhaseGate,
+                        false,
                         format!("phase gate: {next_name} starts after {prev_name} is done"),
                     );
                 }
             }
         }
     }
-    b.out
+}
+
+enum Resolved {
+    One(usize),
+    Section(Vec<usize>),
+    None,
+}
+
+/// Each marker in `text` with the byte range of the phrase it governs.
+fn markers(text: &str) -> Vec<(String, usize, usize)> {
+    let lower = text.to_lowercase();
+    // Lowercasing can change byte lengths outside ASCII; then fall back to the text itself.
+    let lower = if lower.len() == text.len() {
+        lower
+    } else {
+        text.to_owned()
+    };
+    let mut out = Vec::new();
+    for marker in MARKERS_AFTER {
+        let mut from = 0;
+        while let Some(pos) = lower[from..].find(marker) {
+            let start = from + pos;
+            from = start + marker.len();
+            let before = lower[..start].chars().next_back();
+            let after = lower[from..].chars().next();
+            let bounded = before.is_none_or(|c| !c.is_alphanumeric())
+                && after.is_none_or(|c| !c.is_alphanumeric());
+            if !bounded {
+                continue;
+            }
+            let rest = &lower[from..];
+            let mut end = rest
+                .find(['.', ';', ':', '(', ')', '\n', '。', '；', '：', '（'])
+                .unwrap_or(rest.len());
+            // ", reusing their validation": a participle starts what is said about it.
+            if let Some(comma) = rest[..end].find(", ") {
+                let next = rest[comma + 2..].split_whitespace().next().unwrap_or("");
+                if next.ends_with("ing") || next.ends_with("ed") || next == "never" {
+                    end = comma;
+                }
+            }
+            out.push((marker.to_string(), from, from + end));
+        }
+    }
+    for marker in MARKERS_BEFORE {
+        let mut from = 0;
+        while let Some(pos) = text[from..].find(marker) {
+            let at = from + pos;
+            from = at + marker.len();
+            let head = &text[..at];
+            let mut start = head
+                .rfind(['。', '、', '：', '（', '「', '\n', '.', ';', ':'])
+                .map_or(0, |k| {
+                    k + head[k..].chars().next().map_or(1, char::len_utf8)
+                });
+            // "休日の判定には会社カレンダーを使う": the topic is not the reference.
+            for topic in ["には", "では", "は", "が"] {
+                if let Some(k) = head[start..].rfind(topic) {
+                    start += k + topic.len();
+                    break;
+                }
+            }
+            if start < at {
+                out.push((marker.to_string(), start, at));
+            }
+        }
+    }
+    out
+}
+
+fn contains_word(haystack: &str, needle: &str) -> bool {
+    let mut from = 0;
+    while let Some(pos) = haystack[from..].find(needle) {
+        let start = from + pos;
+        let end = start + needle.len();
+        let before = haystack[..start].chars().next_back();
+        let after = haystack[end..].chars().next();
+        let edge = |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || c == '-'));
+        if edge(before) && edge(after) {
+            return true;
+        }
+        from = end;
+    }
+    false
+}
+
+fn content_pairs(toks: &[Tok]) -> Vec<(Id, Id)> {
+    let content: Vec<&Tok> = toks.iter().filter(|t| t.content).collect();
+    content
+        .windows(2)
+        .filter(|w| w[0].clause == w[1].clause && w[0].id != w[1].id)
+        .map(|w| (w[0].id, w[1].id))
+        .collect()
+}
+
+/// Whether content tokens `a` and `b` of `req` stand next to each other (no function word
+/// between).
+fn adjacent(req: &crate::evidence::Req, a: &Tok, b: &Tok) -> bool {
+    let ia = req.toks.iter().position(|t| t.at == a.at);
+    let ib = req.toks.iter().position(|t| t.at == b.at);
+    matches!((ia, ib), (Some(x), Some(y)) if y == x + 1)
+}
+
+fn is_latin(c: &Corpus, id: Id) -> bool {
+    c.lex.word(id).is_ascii()
+}
+
+/// Content words within two places of `k`, for telling owners apart.
+fn near(content: &[Tok], k: usize) -> Vec<Id> {
+    let from = k.saturating_sub(2);
+    let to = (k + 3).min(content.len());
+    (from..to)
+        .filter(|&x| x != k && content[x].clause == content[k].clause)
+        .map(|x| content[x].id)
+        .collect()
+}
+
+fn is_end_to_end(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    [
+        "end-to-end test",
+        "end to end test",
+        "e2e test",
+        "e2eテスト",
+        "integration test",
+        "結合テスト",
+        "統合テスト",
+        "シナリオテスト",
+    ]
+    .iter()
+    .any(|p| lower.contains(p))
 }
 
 fn is_ci(text: &str) -> bool {
-    has_word(text, "ci").is_some()
-        || has_word(text, "pipeline").is_some()
-        || has_word(text, "github actions").is_some()
+    let lower = text.to_lowercase();
+    contains_word(&lower, "ci") || lower.contains("pipeline") || lower.contains("github actions")
 }
 
 fn is_build(text: &str) -> bool {
+    let lower = text.to_lowercase();
     [
         "docker",
-        "dockerfile",
         "build",
         "makefile",
         "compose",
@@ -244,315 +1167,7 @@ fn is_build(text: &str) -> bool {
         "package",
     ]
     .iter()
-    .any(|w| has_word(text, w).is_some())
-}
-
-/// The text after each dependency marker, up to the end of its clause.
-fn explicit_phrases(text: &str) -> Vec<String> {
-    let lower = text.to_ascii_lowercase();
-    let mut out = Vec::new();
-    for marker in EXPLICIT_MARKERS {
-        let mut from = 0;
-        while let Some(pos) = lower[from..].find(marker) {
-            let start = from + pos;
-            from = start + marker.len();
-            let boundary_before = lower[..start]
-                .chars()
-                .next_back()
-                .is_none_or(|c| !c.is_ascii_alphanumeric());
-            if !boundary_before {
-                continue;
-            }
-            // Keep the original case (code spans are case-sensitive to the reader).
-            let rest = &text[from..];
-            let end = rest.find(['.', ';', '\n']).unwrap_or(rest.len());
-            let phrase = rest[..end].trim().trim_end_matches(',');
-            if !phrase.is_empty() {
-                out.push(format!("{} {}", marker, phrase));
-            }
-        }
-    }
-    out
-}
-
-/// A shared code span (an endpoint, a table name) outweighs any number of shared words.
-const SPAN_WEIGHT: f64 = 100.0;
-
-/// Of the candidates with a positive score, those within half of the best score.
-fn closest(scored: impl Iterator<Item = (usize, f64)>) -> Vec<usize> {
-    let scored: Vec<(usize, f64)> = scored.filter(|&(_, s)| s > 0.0).collect();
-    let best = scored.iter().map(|&(_, s)| s).fold(0.0, f64::max);
-    scored
-        .into_iter()
-        .filter(|&(_, s)| s >= best / 2.0)
-        .map(|(j, _)| j)
-        .collect()
-}
-
-/// What each task's text is about, computed once: domain words, code spans, and how rare
-/// each word is across the PRD (a word every task uses says little about any of them).
-struct Words {
-    domain: Vec<BTreeSet<String>>,
-    vocabulary: HashMap<String, u32>,
-    /// The same words as sorted ids into `rarity`, for fast overlaps.
-    ids: Vec<Vec<u32>>,
-    rarity: Vec<f64>,
-    spans: Vec<BTreeSet<String>>,
-}
-
-impl Words {
-    fn new(texts: &[&str]) -> Words {
-        let domain: Vec<BTreeSet<String>> = texts.iter().map(|t| domain_tokens(t)).collect();
-        let mut vocabulary: HashMap<String, u32> = HashMap::new();
-        let mut frequency: Vec<usize> = Vec::new();
-        let ids = domain
-            .iter()
-            .map(|words| {
-                let mut ids: Vec<u32> = words
-                    .iter()
-                    .map(|w| {
-                        let next = vocabulary.len() as u32;
-                        let id = *vocabulary.entry(w.clone()).or_insert(next);
-                        if id == next {
-                            frequency.push(0);
-                        }
-                        frequency[id as usize] += 1;
-                        id
-                    })
-                    .collect();
-                ids.sort_unstable();
-                ids
-            })
-            .collect();
-        // Boilerplate shared by most tasks ("errors are shown next to the field") links
-        // nothing; in a handful of tasks, every shared word counts.
-        let n = texts.len();
-        let rarity = frequency
-            .iter()
-            .map(|&df| {
-                if n >= 6 && df * 2 > n {
-                    0.0
-                } else {
-                    (1.0 + n as f64 / df as f64).ln()
-                }
-            })
-            .collect();
-        let spans = texts
-            .iter()
-            .map(|t| {
-                code_spans(t)
-                    .iter()
-                    .map(|s| s.to_ascii_lowercase())
-                    .collect()
-            })
-            .collect();
-        Words {
-            domain,
-            vocabulary,
-            ids,
-            rarity,
-            spans,
-        }
-    }
-
-    /// The rarity-weighted number of domain words tasks `a` and `b` share.
-    fn overlap(&self, a: usize, b: usize) -> f64 {
-        let (x, y) = (&self.ids[a], &self.ids[b]);
-        let (mut i, mut j, mut sum) = (0, 0, 0.0);
-        while i < x.len() && j < y.len() {
-            match x[i].cmp(&y[j]) {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => j += 1,
-                std::cmp::Ordering::Equal => {
-                    sum += self.rarity[x[i] as usize];
-                    i += 1;
-                    j += 1;
-                }
-            }
-        }
-        sum
-    }
-
-    /// The telling words tasks `a` and `b` share, as written in `a`.
-    fn shared(&self, texts: &[&str], a: usize, b: usize) -> Vec<String> {
-        let stems = self.domain[a]
-            .intersection(&self.domain[b])
-            .filter(|w| self.rarity[self.vocabulary[*w] as usize] > 0.0)
-            .cloned()
-            .collect();
-        surface_words(texts[a], &stems)
-    }
-
-    fn spans_shared(&self, a: usize, b: usize) -> bool {
-        !self.spans[a].is_disjoint(&self.spans[b])
-    }
-}
-
-/// Resolves "depends on …" phrases to tasks.
-struct References<'t> {
-    tasks: &'t [Task],
-    titles: Vec<BTreeSet<String>>,
-    bodies: Vec<BTreeSet<String>>,
-    /// Code span (lowercased) → the first task that mentions it.
-    span_owner: HashMap<String, Vec<usize>>,
-    /// Task id (lowercased) → task.
-    ids: HashMap<String, usize>,
-}
-
-impl<'t> References<'t> {
-    fn new(tasks: &'t [Task], texts: &[&str]) -> References<'t> {
-        let mut span_owner: HashMap<String, Vec<usize>> = HashMap::new();
-        for (j, text) in texts.iter().enumerate() {
-            for span in code_spans(text) {
-                let owners = span_owner.entry(span.to_ascii_lowercase()).or_default();
-                if owners.last() != Some(&j) {
-                    owners.push(j);
-                }
-            }
-        }
-        References {
-            tasks,
-            titles: tasks.iter().map(|t| tokens(&t.title)).collect(),
-            bodies: texts.iter().map(|t| tokens(t)).collect(),
-            span_owner,
-            ids: tasks
-                .iter()
-                .enumerate()
-                .map(|(j, t)| (t.id.as_str().to_ascii_lowercase(), j))
-                .collect(),
-        }
-    }
-
-    /// The task a phrase refers to: by a shared code span first, then by id, then by the
-    /// best token match.
-    fn resolve(&self, phrase: &str, me: usize) -> Option<(usize, String)> {
-        for span in code_spans(phrase) {
-            let owner = self
-                .span_owner
-                .get(&span.to_ascii_lowercase())
-                .and_then(|owners| owners.iter().copied().find(|&j| j != me));
-            if let Some(j) = owner {
-                return Some((j, format!("`{span}` is delivered by {}", self.tasks[j].id)));
-            }
-        }
-        let named = phrase
-            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-            .filter_map(|word| self.ids.get(&word.to_ascii_lowercase()).copied())
-            .find(|&j| j != me);
-        if let Some(j) = named {
-            return Some((j, "named by id".into()));
-        }
-        // Words: the phrase without its marker ("depends on"), only words some task uses.
-        let rest = EXPLICIT_MARKERS
-            .iter()
-            .find_map(|m| phrase.strip_prefix(m))
-            .unwrap_or(phrase);
-        let wanted: Vec<String> = tokens(rest)
-            .into_iter()
-            .filter(|w| (0..self.tasks.len()).any(|j| j != me && self.bodies[j].contains(w)))
-            .collect();
-        // A match must cover what the phrase names ("the billing schema" is not satisfied by
-        // the search schema): every word, or all but one of three or more.
-        let needed = if wanted.len() >= 3 {
-            wanted.len() - 1
-        } else {
-            wanted.len()
-        };
-        let mut best: Option<(usize, usize)> = None;
-        for j in (0..self.tasks.len()).filter(|&j| j != me) {
-            let covered = wanted
-                .iter()
-                .filter(|w| self.bodies[j].contains(*w) || self.titles[j].contains(*w))
-                .count();
-            if covered < needed.max(1) {
-                continue;
-            }
-            let score = wanted
-                .iter()
-                .map(|w| {
-                    usize::from(self.bodies[j].contains(w))
-                        + usize::from(self.titles[j].contains(w))
-                })
-                .sum::<usize>();
-            if score >= 2 && best.is_none_or(|(_, s)| score > s) {
-                best = Some((j, score));
-            }
-        }
-        best.map(|(j, _)| (j, format!("best match: {}", self.tasks[j].title)))
-    }
-}
-
-struct Builder<'t> {
-    tasks: &'t [Task],
-    phase_of: &'t [usize],
-    graph: Graph,
-    out: Analysis,
-}
-
-impl Builder<'_> {
-    /// Adds `from → to` unless it is there already or would close a cycle.
-    fn add(&mut self, from: usize, to: usize, kind: EdgeKind, reason: String) {
-        if from == to || self.graph.has(from, to) {
-            return;
-        }
-        if !self.phase_of.is_empty() && self.phase_of[to] > self.phase_of[from] {
-            self.out.notes.push(format!(
-                "left out {} → {} ({reason}): a phase cannot wait for a later phase",
-                self.tasks[from].id, self.tasks[to].id
-            ));
-            return;
-        }
-        if self.graph.reaches(to, from) {
-            self.out.notes.push(format!(
-                "left out {} → {} ({reason}): it would close a cycle",
-                self.tasks[from].id, self.tasks[to].id
-            ));
-            return;
-        }
-        self.graph.add(from, to);
-        self.out.edges.push(Edge {
-            task: self.tasks[from].id.clone(),
-            depends_on: self.tasks[to].id.clone(),
-            kind,
-            reason,
-        });
-    }
-}
-
-/// Adjacency for cycle checks while edges are added.
-struct Graph {
-    deps: Vec<BTreeSet<usize>>,
-}
-
-impl Graph {
-    fn new(n: usize) -> Graph {
-        Graph {
-            deps: vec![BTreeSet::new(); n],
-        }
-    }
-
-    fn has(&self, from: usize, to: usize) -> bool {
-        self.deps[from].contains(&to)
-    }
-
-    fn add(&mut self, from: usize, to: usize) {
-        self.deps[from].insert(to);
-    }
-
-    /// Whether `from` depends on `to`, directly or not.
-    fn reaches(&self, from: usize, to: usize) -> bool {
-        let mut stack = vec![from];
-        let mut seen = vec![false; self.deps.len()];
-        while let Some(x) = stack.pop() {
-            if x == to {
-                return true;
-            }
-            if !std::mem::replace(&mut seen[x], true) {
-                stack.extend(self.deps[x].iter().copied());
-            }
-        }
-        false
-    }
+    .any(|w| lower.contains(w))
 }
 
 #[cfg(test)]
@@ -560,15 +1175,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn phrases() {
-        assert_eq!(
-            explicit_phrases("JWT issuing; depends on the user schema."),
-            vec!["depends on the user schema"]
+    fn marker_phrases() {
+        let text = "Alert inbox, after the alert rules engine is in place. Build after instant transfers, reusing their limits.";
+        let found: Vec<(String, &str)> = markers(text)
+            .into_iter()
+            .map(|(m, s, e)| (m, &text[s..e]))
+            .collect();
+        assert!(found.contains(&("after".into(), " the alert rules engine is in place")));
+        assert!(found.contains(&("after".into(), " instant transfers")));
+        let ja = "日次集計。打刻データと就業規則マスタの両方に依存し、休日の判定には会社カレンダーを使う";
+        let found: Vec<&str> = markers(ja).into_iter().map(|(_, s, e)| &ja[s..e]).collect();
+        assert!(
+            found.contains(&"打刻データと就業規則マスタの両方"),
+            "{found:?}"
         );
-        assert_eq!(
-            explicit_phrases("Header; needs `GET /me`."),
-            vec!["needs `GET /me`"]
-        );
-        assert!(explicit_phrases("Thereafter nothing").is_empty());
+        assert!(found.contains(&"会社カレンダー"), "{found:?}");
     }
 }

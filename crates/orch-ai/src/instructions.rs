@@ -175,7 +175,7 @@ fn prd_excerpt(prd: &Prd, task: &Task) -> Option<String> {
     let mine = tokens(&format!("{} {}", task.title, task.description));
     let mut best: Option<(usize, String)> = None;
     for section in &prd.sections {
-        for item in &section.items {
+        for item in section.texts() {
             let score = tokens(item).intersection(&mine).count();
             if score >= 2 && best.as_ref().is_none_or(|(s, _)| score > *s) {
                 best = Some((

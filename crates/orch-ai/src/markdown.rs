@@ -1,6 +1,6 @@
 //! A small, total markdown reader for PRDs: headings, list items (with their continuation
-//! lines) and paragraphs. It never fails and never panics; anything it does not recognise is
-//! paragraph text.
+//! lines), GitHub-style tables and paragraphs. It never fails and never panics; anything it
+//! does not recognise is paragraph text.
 
 /// One block of a PRD.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +23,15 @@ pub enum Block {
         /// 1-based line number of the marker.
         line: usize,
     },
+    /// A table: a header row, a delimiter row (`|---|---|`) and body rows.
+    Table {
+        /// Header cells, trimmed, markup kept.
+        header: Vec<String>,
+        /// Body rows with the 1-based line of each.
+        rows: Vec<TableRow>,
+        /// 1-based line of the header row.
+        line: usize,
+    },
     /// Other text, consecutive lines joined with spaces.
     Paragraph {
         /// The text.
@@ -30,6 +39,54 @@ pub enum Block {
         /// 1-based line number of its first line.
         line: usize,
     },
+}
+
+/// One body row of a [`Block::Table`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableRow {
+    /// Cells, trimmed; as many as the row has (it may differ from the header).
+    pub cells: Vec<String>,
+    /// 1-based line number.
+    pub line: usize,
+}
+
+/// The cells of a table row: pipes inside backticks or escaped as `\|` do not split.
+fn table_cells(line: &str) -> Vec<String> {
+    let trimmed = line.trim();
+    let inner = trimmed.strip_prefix('|').unwrap_or(trimmed);
+    let inner = match inner.strip_suffix('|') {
+        Some(rest) if !rest.ends_with('\\') => rest,
+        _ => inner,
+    };
+    let mut cells = Vec::new();
+    let mut cell = String::new();
+    let mut in_code = false;
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'|') => {
+                cell.push('|');
+                chars.next();
+            }
+            '`' => {
+                in_code = !in_code;
+                cell.push(c);
+            }
+            '|' if !in_code => cells.push(std::mem::take(&mut cell).trim().to_owned()),
+            _ => cell.push(c),
+        }
+    }
+    cells.push(cell.trim().to_owned());
+    cells
+}
+
+/// `|---|:--:|` and `--- | ---`: every cell dashes with optional colons.
+fn is_delimiter_row(line: &str) -> bool {
+    line.contains('-')
+        && table_cells(line).iter().all(|c| {
+            let c = c.trim_matches(':');
+            !c.is_empty() && c.bytes().all(|b| b == b'-')
+        })
 }
 
 fn heading(line: &str) -> Option<(u8, &str)> {
@@ -57,6 +114,12 @@ fn list_item(line: &str) -> Option<(usize, &str)> {
         .or_else(|| rest.strip_prefix("* "))
         .or_else(|| rest.strip_prefix("+ "))
     {
+        // Task-list boxes are markup, not words.
+        let text = text.trim();
+        let text = ["[ ] ", "[x] ", "[X] "]
+            .iter()
+            .find_map(|b| text.strip_prefix(b))
+            .unwrap_or(text);
         return Some((indent, text.trim()));
     }
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
@@ -79,9 +142,44 @@ pub fn parse(text: &str) -> Vec<Block> {
     let mut in_fence = false;
     // Whether the next non-blank indented line continues the last item or paragraph.
     let mut open = false;
-    for (index, raw) in text.lines().enumerate() {
+    let lines: Vec<&str> = text.lines().collect();
+    // Inside a table: rows continue while lines carry a pipe.
+    let mut in_table = false;
+    // A blank line ends a paragraph.
+    let mut blank = false;
+    for (index, raw) in lines.iter().enumerate() {
         let line_no = index + 1;
         let line = raw.trim_end();
+        if in_table && !in_fence {
+            if line.contains('|') && !line.trim().is_empty() {
+                if let Some(Block::Table { rows, .. }) = blocks.last_mut()
+                    && !(rows.is_empty() && is_delimiter_row(line))
+                {
+                    rows.push(TableRow {
+                        cells: table_cells(line),
+                        line: line_no,
+                    });
+                }
+                continue;
+            }
+            in_table = false;
+        }
+        if !in_fence
+            && line.contains('|')
+            && lines
+                .get(index + 1)
+                .is_some_and(|next| is_delimiter_row(next))
+        {
+            blocks.push(Block::Table {
+                header: table_cells(line),
+                rows: Vec::new(),
+                line: line_no,
+            });
+            in_table = true;
+            open = false;
+            continue;
+        }
+
         if line.trim_start().starts_with("```") || line.trim_start().starts_with("~~~") {
             in_fence = !in_fence;
             open = false;
@@ -96,8 +194,10 @@ pub fn parse(text: &str) -> Vec<Block> {
         }
         if line.trim().is_empty() {
             open = false;
+            blank = true;
             continue;
         }
+        let after_blank = std::mem::take(&mut blank);
         if let Some((level, text)) = heading(line) {
             blocks.push(Block::Heading {
                 level,
@@ -118,7 +218,8 @@ pub fn parse(text: &str) -> Vec<Block> {
         }
         let continues = open
             || matches!(blocks.last(), Some(Block::Paragraph { .. }))
-                && !raw.starts_with(char::is_whitespace);
+                && !raw.starts_with(char::is_whitespace)
+                && !after_blank;
         match blocks.last_mut() {
             Some(Block::Item { text, .. }) if open && raw.starts_with(char::is_whitespace) => {
                 text.push(' ');
@@ -188,6 +289,33 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn tables() {
+        let blocks = parse(
+            "Intro.\n\n| ID | Requirement | Notes |\n|----|:---|---|\n| R-1 | Ledger `a|b` | x \\| y |\n| R-2 | Cards |\n\nAfter.\n",
+        );
+        assert_eq!(
+            blocks[1],
+            Block::Table {
+                header: vec!["ID".into(), "Requirement".into(), "Notes".into()],
+                rows: vec![
+                    TableRow {
+                        cells: vec!["R-1".into(), "Ledger `a|b`".into(), "x | y".into()],
+                        line: 5
+                    },
+                    TableRow {
+                        cells: vec!["R-2".into(), "Cards".into()],
+                        line: 6
+                    },
+                ],
+                line: 3
+            }
+        );
+        assert!(matches!(&blocks[2], Block::Paragraph { text, .. } if text == "After."));
+        // A pipe in prose without a delimiter row is prose.
+        assert!(matches!(&parse("a | b\nc\n")[0], Block::Paragraph { .. }));
     }
 
     #[test]

@@ -315,6 +315,7 @@ pub fn validate_model_plan(
                 task: task_id,
                 depends_on: dep_id,
                 kind: EdgeKind::Model,
+                inferred: false,
                 reason,
             });
         }
@@ -343,5 +344,6 @@ pub fn validate_model_plan(
         conflicts: found,
         source: PlanSource::Heuristic, // the caller sets the real source
         notes: Vec::new(),
+        provides: Vec::new(),
     })
 }

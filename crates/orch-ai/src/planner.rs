@@ -8,8 +8,10 @@ use orch_core::{Category, Epic, EpicId, Plan, Task, TaskId, slugify};
 use serde::Serialize;
 
 use crate::classify::{category_of, estimate_of};
-use crate::deps::{Edge, analyse};
+use crate::deps::{Edge, Request, analyse};
+use crate::evidence::Provides;
 use crate::prd::{Prd, SectionRole};
+use crate::roles::is_container_heading;
 use crate::scope::{Conflict, conflicts, predict_files};
 use crate::strategy::{Strategy, detect, is_layer_heading, is_phase_heading, is_role_heading};
 use crate::text::{code_spans, domain_tokens, title_of, tokens};
@@ -54,13 +56,29 @@ pub struct PlanOutcome {
     pub source: PlanSource,
     /// Things the planner chose to leave out, e.g. an edge that would have closed a cycle.
     pub notes: Vec<String>,
+    /// What each task provides (its name, head nouns, terms): the evidence index behind
+    /// the `reference` edges. Empty for a model's plan.
+    pub provides: Vec<TaskProvides>,
+}
+
+/// One task's entry in [`PlanOutcome::provides`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskProvides {
+    /// The task.
+    pub task: TaskId,
+    /// What it provides.
+    #[serde(flatten)]
+    pub provides: Provides,
 }
 
 /// One requirement on its way to becoming a task.
 struct Draft {
     text: String,
+    label: Option<String>,
     category: Category,
     group: usize,
+    /// Index of its PRD work section.
+    section: usize,
 }
 
 /// Plans a PRD offline.
@@ -77,6 +95,7 @@ pub fn plan_heuristic(prd: &Prd, strategy: Strategy) -> PlanOutcome {
     let mut codes = CodeBook::default();
     let mut tasks: Vec<Task> = Vec::new();
     let mut task_group = Vec::new();
+    let mut task_meta: Vec<(Option<&str>, usize)> = Vec::new();
     for (index, g) in groups.iter().enumerate() {
         let members: Vec<&Draft> = drafts.iter().filter(|d| d.group == index).collect();
         if members.is_empty() {
@@ -94,13 +113,14 @@ pub fn plan_heuristic(prd: &Prd, strategy: Strategy) -> PlanOutcome {
             let id =
                 TaskId::new(format!("TASK-{code}-{:03}", n + 1)).expect("generated ids are safe");
             let mut task = Task::new(id, title_of(&draft.text), epic_id.clone());
-            task.description = describe(&draft.text, &g.intro);
+            task.description = draft.text.clone();
             task.category = draft.category;
             task.acceptance = acceptance(&draft.text, draft.category, &goals, &constraints);
             task.estimate_minutes = estimate_of(draft.category, &draft.text);
             task.files = predict_files(&task.title, &draft.text, draft.category, &epic_id);
             tasks.push(task);
             task_group.push(index);
+            task_meta.push((draft.label.as_deref(), draft.section));
         }
     }
 
@@ -110,7 +130,21 @@ pub fn plan_heuristic(prd: &Prd, strategy: Strategy) -> PlanOutcome {
     } else {
         Vec::new()
     };
-    let analysis = analyse(&tasks, &texts, &gates, &epics);
+    let labels: Vec<Option<&str>> = task_meta.iter().map(|(l, _)| *l).collect();
+    let sections: Vec<usize> = task_meta.iter().map(|(_, s)| *s).collect();
+    let section_headings: Vec<String> = prd.work_sections().map(|s| s.heading.clone()).collect();
+    let overview = overview_of(prd);
+    let analysis = analyse(&Request {
+        tasks: &tasks,
+        texts: &texts,
+        labels: &labels,
+        sections: &sections,
+        section_headings: &section_headings,
+        phase_of: &gates,
+        epics: &epics,
+        overview: &overview,
+        constraints: &constraints,
+    });
     let index: HashMap<TaskId, usize> = tasks
         .iter()
         .enumerate()
@@ -134,6 +168,15 @@ pub fn plan_heuristic(prd: &Prd, strategy: Strategy) -> PlanOutcome {
         tasks,
     };
     debug_assert!(plan.validate().is_ok(), "{:?}", plan.validate().err());
+    let provides: Vec<TaskProvides> = plan
+        .tasks
+        .iter()
+        .zip(analysis.provides)
+        .map(|(t, provides)| TaskProvides {
+            task: t.id.clone(),
+            provides,
+        })
+        .collect();
     PlanOutcome {
         plan,
         strategy,
@@ -142,6 +185,7 @@ pub fn plan_heuristic(prd: &Prd, strategy: Strategy) -> PlanOutcome {
         conflicts,
         source: PlanSource::Heuristic,
         notes: analysis.notes,
+        provides,
     }
 }
 
@@ -149,7 +193,6 @@ pub fn plan_heuristic(prd: &Prd, strategy: Strategy) -> PlanOutcome {
 struct Group {
     name: String,
     goal: String,
-    intro: String,
 }
 
 /// Splits the PRD's requirements into epics. Phase and function plans keep the PRD's own
@@ -191,16 +234,21 @@ fn group(prd: &Prd, strategy: Strategy) -> (Vec<Group>, Vec<Draft>) {
                 _ => section.intro.clone(),
             };
             let goal = if intro.is_empty() {
-                goal_from_items(&name, &section.items)
+                goal_from_items(
+                    &name,
+                    &section.texts().map(str::to_owned).collect::<Vec<_>>(),
+                )
             } else {
                 intro.clone()
             };
-            groups.push(Group { name, goal, intro });
+            groups.push(Group { name, goal });
             for item in &section.items {
                 drafts.push(Draft {
-                    text: item.clone(),
-                    category: category_of(item),
+                    text: item.text.clone(),
+                    label: item.label.clone(),
+                    category: category_of(&item.text),
                     group: index,
+                    section: index,
                 });
             }
         }
@@ -235,59 +283,39 @@ fn group(prd: &Prd, strategy: Strategy) -> (Vec<Group>, Vec<Draft>) {
             ("QA", &[Category::Testing, Category::Docs]),
         ],
     };
-    let mut items: Vec<(String, Category)> = Vec::new();
-    for section in &sections {
+    let mut items: Vec<(&crate::prd::Requirement, Category, usize)> = Vec::new();
+    for (index, section) in sections.iter().enumerate() {
         for item in &section.items {
-            items.push((item.clone(), category_of(item)));
+            items.push((item, category_of(&item.text), index));
         }
     }
     let mut groups = Vec::new();
     let mut drafts = Vec::new();
     for (name, categories) in buckets {
-        let members: Vec<&(String, Category)> = items
+        let members: Vec<&(&crate::prd::Requirement, Category, usize)> = items
             .iter()
-            .filter(|(_, c)| categories.contains(c))
+            .filter(|(_, c, _)| categories.contains(c))
             .collect();
         if members.is_empty() {
             continue;
         }
         let index = groups.len();
-        let items_text: Vec<String> = members.iter().map(|(t, _)| t.clone()).collect();
+        let items_text: Vec<String> = members.iter().map(|(r, _, _)| r.text.clone()).collect();
         groups.push(Group {
             name: (*name).into(),
             goal: goal_from_items(name, &items_text),
-            intro: String::new(),
         });
-        for (text, category) in members {
+        for (item, category, section) in members {
             drafts.push(Draft {
-                text: text.clone(),
+                text: item.text.clone(),
+                label: item.label.clone(),
                 category: *category,
                 group: index,
+                section: *section,
             });
         }
     }
     (groups, drafts)
-}
-
-/// `Phase 1: Prototype` stays as written; `Backend` too.
-/// Headings that only say "here is the work" (`Requirements`, `User stories`): under a
-/// named parent, the parent names the epic.
-fn is_container_heading(heading: &str) -> bool {
-    let h = heading.trim().trim_end_matches(':').to_ascii_lowercase();
-    [
-        "requirements",
-        "functional requirements",
-        "features",
-        "user stories",
-        "stories",
-        "scope",
-        "tasks",
-        "deliverables",
-        "work items",
-        "must have",
-        "acceptance criteria",
-    ]
-    .contains(&h.as_str())
 }
 
 fn display_heading(heading: &str) -> String {
@@ -308,12 +336,21 @@ fn goal_from_items(name: &str, items: &[String]) -> String {
     format!("{name}: {}{more}.", titles.join("; "))
 }
 
-fn describe(item: &str, intro: &str) -> String {
-    if intro.is_empty() {
-        item.to_owned()
-    } else {
-        format!("{item}\n\nContext: {intro}")
+/// The PRD's own vocabulary: its preamble and the prose of its context sections (overview,
+/// background). Words from here describe the product, not one task.
+fn overview_of(prd: &Prd) -> String {
+    let mut out = prd.preamble.clone();
+    for section in prd
+        .sections
+        .iter()
+        .filter(|s| s.role == SectionRole::Context)
+    {
+        if section.items.is_empty() {
+            out.push('\n');
+            out.push_str(&section.intro);
+        }
     }
+    out
 }
 
 /// Acceptance criteria a reviewer (and the quality gate) can check.

@@ -42,11 +42,7 @@ const VAGUE: &[&str] = &[
 /// Questions found without a model.
 pub fn heuristic_questions(prd: &Prd) -> Vec<Question> {
     let mut out = Vec::new();
-    let has_role = |role| {
-        prd.sections
-            .iter()
-            .any(|s| crate::prd::role_of(&s.heading) == role)
-    };
+    let has_role = |role| prd.sections.iter().any(|s| s.role == role);
     if !has_role(SectionRole::Goals) {
         out.push(Question {
             topic: "success_criteria".into(),
@@ -62,7 +58,7 @@ pub fn heuristic_questions(prd: &Prd) -> Vec<Question> {
         });
     }
     for section in &prd.sections {
-        for item in &section.items {
+        for item in section.texts() {
             for number in bare_numbers(item) {
                 out.push(Question {
                     topic: "units".into(),
@@ -75,7 +71,7 @@ pub fn heuristic_questions(prd: &Prd) -> Vec<Question> {
                         .into(),
                 });
             }
-            if crate::prd::role_of(&section.heading) != SectionRole::Work {
+            if section.role != SectionRole::Work {
                 continue;
             }
             let lower = item.to_ascii_lowercase();

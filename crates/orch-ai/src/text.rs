@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-const STOPWORDS: &[&str] = &[
+pub(crate) const STOPWORDS: &[&str] = &[
     "the", "and", "for", "with", "from", "that", "this", "into", "per", "each", "every", "all",
     "any", "are", "its", "our", "can", "new", "use", "using", "via", "when", "which", "who", "has",
     "have", "not", "only", "one", "two", "three", "must", "should", "will", "least", "more",
@@ -88,6 +88,7 @@ pub fn stem(word: &str) -> String {
 
 /// The words of `text` (lowercased, first occurrence) whose stems are in `stems`:
 /// how a shared stem is shown to a person.
+#[allow(dead_code)]
 pub fn surface_words(text: &str, stems: &BTreeSet<String>) -> Vec<String> {
     let mut seen = BTreeSet::new();
     text.split(|c: char| !c.is_ascii_alphanumeric())
@@ -129,6 +130,18 @@ pub fn domain_words_in_order(text: &str) -> Vec<String> {
         .filter(|w| !is_generic(w))
         .filter(|w| seen.insert(w.clone()))
         .collect()
+}
+
+/// Han, kana and full-width forms: text written without spaces between words.
+pub fn is_cjk(c: char) -> bool {
+    matches!(c,
+        '\u{3040}'..='\u{30ff}'   // hiragana, katakana
+        | '\u{3400}'..='\u{4dbf}' // CJK extension A
+        | '\u{4e00}'..='\u{9fff}' // CJK unified ideographs
+        | '\u{f900}'..='\u{faff}' // compatibility ideographs
+        | '\u{ff66}'..='\u{ff9f}' // half-width katakana
+        | '\u{ac00}'..='\u{d7af}' // hangul syllables
+    )
 }
 
 /// Spans between backticks, e.g. endpoints like `GET /me`.

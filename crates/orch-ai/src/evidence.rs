@@ -1,0 +1,661 @@
+//! What each requirement provides and what it refers to: the index dependency analysis
+//! reads.
+//!
+//! A requirement *provides* its name (`Device registry`, `従業員マスタ`): the phrase it
+//! opens with, whose last noun is its head (`registry`); the things it says it yields
+//! (`yields headings, links and code spans`); its code spans (`GET /me`); its label
+//! (`PB-3`); and, when it is an abstraction (a trait, a registry, a schema, an engine, a
+//! マスタ), the subject it abstracts (`rule` in `Rule trait and registry`). Another
+//! requirement *uses* it when it names one of these: a two-word phrase of the name, the
+//! head with no contradicting modifier, a provided term, or a phrase after a marker such as
+//! "depends on", "after", 〜に依存, 〜の後.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::lexicon::{Id, Lexicon, Tok};
+use crate::text::{code_spans, stem};
+
+/// Words that name a kind of work, not a thing: never a head, never evidence alone.
+const GENERIC: &[&str] = &[
+    "service",
+    "system",
+    "cluster",
+    "module",
+    "component",
+    "layer",
+    "tool",
+    "job",
+    "api",
+    "rest",
+    "endpoint",
+    "page",
+    "screen",
+    "app",
+    "application",
+    "platform",
+    "support",
+    "feature",
+    "management",
+    "handling",
+    "logic",
+    "mode",
+    "process",
+    "processing",
+    "functionality",
+    "implementation",
+    "item",
+    "data",
+    "thing",
+    "part",
+    "way",
+    "level",
+    "new",
+    "basic",
+    "simple",
+    "full",
+    "main",
+    "first",
+    "second",
+    "phase",
+    "step",
+    "version",
+    "code",
+    "file",
+    "test",
+    "unit",
+    "end",
+    "user",
+    "team",
+    "time",
+    "day",
+    "list",
+    "set",
+    "value",
+    "type",
+    "detail",
+    "option",
+    "setting",
+    "both",
+    "case",
+    "number",
+    "count",
+    "機能",
+    "管理",
+    "処理",
+    "実装",
+    "対応",
+    "一覧",
+    "設定",
+    "画面",
+    "システム",
+    "情報",
+    "データ",
+    "両方",
+    "場合",
+    "必要",
+    "全て",
+    "各種",
+    "方法",
+    "仕組",
+    "部分",
+    "内容",
+    "基本",
+];
+
+/// Heads of names that abstract a subject: what a requirement about that subject builds on.
+const ABSTRACTIONS: &[&str] = &[
+    "trait",
+    "interface",
+    "registry",
+    "schema",
+    "model",
+    "framework",
+    "engine",
+    "sdk",
+    "protocol",
+    "format",
+    "library",
+    "store",
+    "storage",
+    "api",
+    "spec",
+    "specification",
+    "contract",
+    "base",
+    "core",
+    "backbone",
+    "abstraction",
+    "マスタ",
+    "マスター",
+    "ワークフロー",
+    "スキーマ",
+    "基盤",
+    "エンジン",
+    "フレームワーク",
+];
+
+/// Words that end a name: what follows is about it, not part of it.
+const NAME_CUTS: &[&str] = &[
+    "that",
+    "which",
+    "who",
+    "whose",
+    "where",
+    "when",
+    "with",
+    "for",
+    "from",
+    "by",
+    "to",
+    "in",
+    "on",
+    "at",
+    "into",
+    "through",
+    "via",
+    "using",
+    "so",
+    "per",
+    "of",
+    "keyed",
+    "showing",
+    "against",
+    "over",
+    "under",
+    "after",
+    "before",
+    "once",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "can",
+    "must",
+    "should",
+    "will",
+    "may",
+    "has",
+    "have",
+    "go",
+    "goes",
+    "get",
+    "gets",
+    "as",
+    "if",
+    "while",
+    "without",
+    "within",
+    "across",
+    "between",
+    "including",
+    "like",
+];
+
+/// Verbs after which a requirement lists what it provides.
+const PROVIDE_VERBS: &[&str] = &[
+    "yields",
+    "yield",
+    "provides",
+    "provide",
+    "exposes",
+    "expose",
+    "emits",
+    "emit",
+    "publishes",
+    "publish",
+    "produces",
+    "produce",
+    "returns",
+    "return",
+    "generates",
+    "defines",
+    "define",
+    "offers",
+    "offer",
+    "outputs",
+];
+
+/// Words that introduce a conjunct inside a name or phrase.
+const CONJUNCTIONS: &[&str] = &["and", "or", "&", "/", "・", "と", "および", "及び", "や"];
+
+/// One requirement as the evidence sees it.
+#[derive(Debug)]
+pub(crate) struct Req {
+    pub toks: Vec<Tok>,
+    /// `toks[..name_len]` is the name.
+    pub name_len: usize,
+    /// Content ids of the name.
+    pub name: HashSet<Id>,
+    /// Adjacent content pairs of the name (same clause).
+    pub name_pairs: HashSet<(Id, Id)>,
+    /// The name's head nouns.
+    pub heads: Vec<Id>,
+    /// For an abstraction (`Rule trait`), the subject words it abstracts.
+    pub subjects: Vec<Id>,
+    /// Objects of "yields", "provides", "exposes" …
+    pub provided: Vec<Id>,
+    /// Every content id in the text.
+    pub all: HashSet<Id>,
+    /// Code spans, lowercased.
+    pub spans: Vec<String>,
+    /// The PRD's label, lowercased.
+    pub label: Option<String>,
+    /// Section (epic group) index.
+    pub section: usize,
+}
+
+/// The whole PRD's requirements, indexed.
+#[derive(Debug)]
+pub(crate) struct Corpus {
+    pub lex: Lexicon,
+    pub reqs: Vec<Req>,
+    /// Requirements per content id (document frequency = length).
+    pub postings: HashMap<Id, Vec<usize>>,
+    /// Requirements per name pair.
+    pub pairs: HashMap<(Id, Id), Vec<usize>>,
+    /// Requirements per head.
+    pub heads: HashMap<Id, Vec<usize>>,
+    /// Requirements per abstracted subject word.
+    pub subjects: HashMap<Id, Vec<usize>>,
+    /// Requirements per provided word.
+    pub provided: HashMap<Id, Vec<usize>>,
+    /// Words of the PRD's overview: the product's own vocabulary, too common to link tasks.
+    pub overview: HashSet<Id>,
+    /// Content ids of each section heading.
+    pub section_words: Vec<HashSet<Id>>,
+    generic: HashSet<Id>,
+    abstractions: HashSet<Id>,
+    cuts: HashSet<Id>,
+    conjunctions: HashSet<Id>,
+}
+
+/// What one requirement provides, for people: the index in the plan's JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Provides {
+    /// The requirement's name as written.
+    pub name: String,
+    /// Its head nouns.
+    pub heads: Vec<String>,
+    /// Other terms it provides (subjects it abstracts, things it yields, code spans).
+    pub terms: Vec<String>,
+}
+
+/// One requirement's input to the index.
+pub(crate) struct Input<'a> {
+    pub text: &'a str,
+    pub label: Option<&'a str>,
+    pub section: usize,
+}
+
+impl Corpus {
+    pub fn new(inputs: &[Input<'_>], overview: &str, section_headings: &[String]) -> Corpus {
+        let mut lex = Lexicon::default();
+        let ids = |words: &[&str], lex: &mut Lexicon| -> HashSet<Id> {
+            words
+                .iter()
+                .map(|w| {
+                    let lower = w.to_lowercase();
+                    let key = if lower.chars().all(|c| c.is_ascii_alphabetic()) {
+                        stem(&lower)
+                    } else {
+                        lower
+                    };
+                    lex.id(&key)
+                })
+                .collect()
+        };
+        let generic = ids(GENERIC, &mut lex);
+        let abstractions = ids(ABSTRACTIONS, &mut lex);
+        let cuts = ids(NAME_CUTS, &mut lex);
+        let conjunctions = ids(CONJUNCTIONS, &mut lex);
+        let provide_verbs = ids(PROVIDE_VERBS, &mut lex);
+        let mut corpus = Corpus {
+            lex,
+            reqs: Vec::with_capacity(inputs.len()),
+            postings: HashMap::new(),
+            pairs: HashMap::new(),
+            heads: HashMap::new(),
+            subjects: HashMap::new(),
+            provided: HashMap::new(),
+            overview: HashSet::new(),
+            section_words: Vec::new(),
+            generic,
+            abstractions,
+            cuts,
+            conjunctions,
+        };
+        corpus.overview = corpus
+            .lex
+            .tokenize(overview)
+            .into_iter()
+            .filter(|t| t.content)
+            .map(|t| t.id)
+            .collect();
+        corpus.section_words = section_headings
+            .iter()
+            .map(|h| {
+                corpus
+                    .lex
+                    .tokenize(h)
+                    .into_iter()
+                    .filter(|t| t.content)
+                    .map(|t| t.id)
+                    .collect()
+            })
+            .collect();
+        for (index, input) in inputs.iter().enumerate() {
+            let req = corpus.read(input, &provide_verbs);
+            for &id in &req.all {
+                corpus.postings.entry(id).or_default().push(index);
+            }
+            for &pair in &req.name_pairs {
+                corpus.pairs.entry(pair).or_default().push(index);
+            }
+            for &head in &req.heads {
+                corpus.heads.entry(head).or_default().push(index);
+            }
+            for &s in &req.subjects {
+                corpus.subjects.entry(s).or_default().push(index);
+            }
+            for &p in &req.provided {
+                corpus.provided.entry(p).or_default().push(index);
+            }
+            corpus.reqs.push(req);
+        }
+        corpus
+    }
+
+    fn read(&mut self, input: &Input<'_>, provide_verbs: &HashSet<Id>) -> Req {
+        let toks = self.lex.tokenize(input.text);
+        let name_len = self.name_len(&toks, input.text);
+        let name_toks = &toks[..name_len];
+        let name: HashSet<Id> = name_toks
+            .iter()
+            .filter(|t| t.content)
+            .map(|t| t.id)
+            .collect();
+        let mut name_pairs = HashSet::new();
+        let content: Vec<&Tok> = name_toks.iter().filter(|t| t.content).collect();
+        for w in content.windows(2) {
+            if w[0].clause == w[1].clause && w[0].id != w[1].id {
+                name_pairs.insert((w[0].id, w[1].id));
+            }
+        }
+        let (heads, subjects) = self.heads_of(name_toks);
+        let provided = self.provided_by(&toks, input.text, provide_verbs);
+        Req {
+            all: toks.iter().filter(|t| t.content).map(|t| t.id).collect(),
+            toks,
+            name_len,
+            name,
+            name_pairs,
+            heads,
+            subjects,
+            provided,
+            spans: code_spans(input.text)
+                .iter()
+                .map(|s| s.to_lowercase())
+                .collect(),
+            label: input.label.map(str::to_lowercase),
+            section: input.section,
+        }
+    }
+
+    pub fn is_generic(&self, id: Id) -> bool {
+        self.generic.contains(&id) || is_version(self.lex.word(id))
+    }
+
+    pub fn is_conjunction(&self, id: Id) -> bool {
+        self.conjunctions.contains(&id)
+    }
+
+    /// Where the name ends: at the end of the first clause, at a word that starts what is
+    /// said about it (`that`, `with`, `is`), at a verb, or after six content words.
+    fn name_len(&self, toks: &[Tok], text: &str) -> usize {
+        let Some(first) = toks.iter().position(|t| t.content) else {
+            return toks.len();
+        };
+        let clause = toks[first].clause;
+        let mut end = first + 1;
+        let mut words = 1;
+        for i in first + 1..toks.len() {
+            let t = toks[i];
+            if t.clause != clause || self.cuts.contains(&t.id) || looks_like_verb(toks, i, text) {
+                break;
+            }
+            if t.content {
+                words += 1;
+                // Kanji compounds count in overlapping pieces: allow more of them.
+                let limit = if self.lex.word(t.id).is_ascii() { 6 } else { 16 };
+                if words > limit {
+                    break;
+                }
+            }
+            end = i + 1;
+        }
+        end
+    }
+
+    /// The head of each conjunct of a name (`Rule trait and registry` → trait, registry), a
+    /// generic head giving way to the word before it (`MQTT broker cluster` → broker); and
+    /// for an abstraction, the subject words (`rule`).
+    fn heads_of(&self, name: &[Tok]) -> (Vec<Id>, Vec<Id>) {
+        let japanese = name.iter().any(|t| {
+            t.content
+                && self
+                    .lex
+                    .word(t.id)
+                    .chars()
+                    .next()
+                    .is_some_and(crate::text::is_cjk)
+        });
+        let mut conjuncts: Vec<Vec<Tok>> = vec![Vec::new()];
+        for t in name {
+            let word = self.lex.word(t.id);
+            // In Japanese `・` joins words into one noun (`出勤・退勤・休憩の打刻`).
+            let splits = self.conjunctions.contains(&t.id) && !(japanese && word == "・");
+            if splits {
+                conjuncts.push(Vec::new());
+            } else if t.content {
+                conjuncts.last_mut().expect("one conjunct").push(*t);
+            }
+        }
+        if japanese {
+            // The head is the last noun of the whole name.
+            let all: Vec<Tok> = conjuncts.iter().flatten().copied().collect();
+            conjuncts = vec![all];
+        }
+        let mut heads = Vec::new();
+        let mut abstraction = false;
+        for words in &conjuncts {
+            let words: Vec<Id> = words
+                .iter()
+                .map(|t| t.id)
+                .filter(|&id| !is_version(self.lex.word(id)))
+                .collect();
+            let Some(&last) = words.last() else { continue };
+            abstraction |= self.abstractions.contains(&last);
+            let head = if self.generic.contains(&last) {
+                words
+                    .len()
+                    .checked_sub(2)
+                    .map(|k| words[k])
+                    .filter(|id| !self.generic.contains(id))
+            } else {
+                Some(last)
+            };
+            if let Some(h) = head
+                && !heads.contains(&h)
+            {
+                heads.push(h);
+            }
+        }
+        let subjects = if abstraction {
+            name.iter()
+                .filter(|t| t.content)
+                .map(|t| t.id)
+                .filter(|id| {
+                    !heads.contains(id) && !self.is_generic(*id) && !self.abstractions.contains(id)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        (heads, subjects)
+    }
+
+    /// What a requirement says it yields: `yields headings, links and code spans with line
+    /// and column` → heading, link, code, span.
+    fn provided_by(&self, toks: &[Tok], text: &str, verbs: &HashSet<Id>) -> Vec<Id> {
+        let mut out = Vec::new();
+        for (i, t) in toks.iter().enumerate() {
+            if !verbs.contains(&t.id) {
+                continue;
+            }
+            for next in &toks[i + 1..] {
+                let gap = &text[t.at..next.at];
+                if gap.contains(['.', ';', '。', ':', '：']) && next.at > t.at
+                    || self.cuts.contains(&next.id)
+                    || out.len() >= 8
+                {
+                    break;
+                }
+                if next.content && !self.is_generic(next.id) && !out.contains(&next.id) {
+                    out.push(next.id);
+                }
+            }
+        }
+        out
+    }
+
+    /// The requirement's name as written.
+    pub fn name_text<'t>(&self, i: usize, text: &'t str) -> &'t str {
+        let req = &self.reqs[i];
+        match (req.toks.first(), req.toks.get(req.name_len)) {
+            (Some(_), Some(end)) => text[..end.at].trim_end_matches([' ', ',', ':', '：', '(']),
+            _ => text,
+        }
+        .trim()
+    }
+
+    /// The index for people.
+    pub fn provides(&self, i: usize, text: &str) -> Provides {
+        let req = &self.reqs[i];
+        let word = |id: &Id| self.lex.word(*id).to_owned();
+        let mut terms: Vec<String> = req.subjects.iter().map(word).collect();
+        terms.extend(req.provided.iter().map(word));
+        terms.extend(req.spans.iter().cloned());
+        Provides {
+            name: self.name_text(i, text).to_owned(),
+            heads: req.heads.iter().map(word).collect(),
+            terms,
+        }
+    }
+
+    /// Inverse document frequency of a word across requirements.
+    pub fn idf(&self, id: Id) -> f64 {
+        let df = self.postings.get(&id).map_or(0, Vec::len).max(1);
+        (1.0 + self.reqs.len() as f64 / df as f64).ln()
+    }
+
+    pub fn df(&self, id: Id) -> usize {
+        self.postings.get(&id).map_or(0, Vec::len)
+    }
+}
+
+/// `v1`, `v2.3`: versions are not names.
+fn is_version(word: &str) -> bool {
+    word.strip_prefix('v').is_some_and(|rest| {
+        !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '.')
+    })
+}
+
+/// A verb in a name position: `Command /standup opens a form` (a word in `s` before a
+/// determiner), `Ingestion workers subscribe to` (after a plural, before a function word),
+/// `Passwords hashed with`.
+fn looks_like_verb(toks: &[Tok], i: usize, text: &str) -> bool {
+    let surface = |k: usize| -> &str {
+        let from = toks[k].at;
+        let rest = &text[from..];
+        let end = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        &rest[..end]
+    };
+    if !toks[i].content || i == 0 || !surface(i).is_ascii() {
+        return false;
+    }
+    let word = surface(i).to_ascii_lowercase();
+    let next = toks.get(i + 1).filter(|n| n.clause == toks[i].clause);
+    let next_word = next.map(|_| surface(i + 1).to_ascii_lowercase());
+    let determiner = next_word.as_deref().is_some_and(|w| {
+        [
+            "a", "an", "the", "each", "every", "its", "their", "all", "one", "no", "any", "it",
+        ]
+        .contains(&w)
+    });
+    let function_word = next.is_some_and(|n| !n.content);
+    let prev = surface(i - 1).to_ascii_lowercase();
+    let plural_before = toks[i - 1].content && prev.ends_with('s') && !prev.ends_with("ss");
+    (word.ends_with('s') && !word.ends_with("ss") && determiner)
+        || (plural_before && !word.ends_with('s') && function_word)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus(texts: &[&str]) -> Corpus {
+        let inputs: Vec<Input<'_>> = texts
+            .iter()
+            .map(|t| Input {
+                text: t,
+                label: None,
+                section: 0,
+            })
+            .collect();
+        Corpus::new(&inputs, "", &[])
+    }
+
+    fn heads(c: &Corpus, i: usize) -> Vec<&str> {
+        c.reqs[i].heads.iter().map(|h| c.lex.word(*h)).collect()
+    }
+
+    #[test]
+    fn names_and_heads() {
+        let texts = [
+            "MQTT broker cluster (EMQX) that accepts gateways over mutual TLS.",
+            "Ingestion workers subscribe to the broker and write to the store.",
+            "Rule trait and registry, designed so that plugins register rules.",
+            "Device registry: one record per gateway.",
+            "Telemetry message schema v1 in protobuf: position, speed.",
+            "Markdown parser wrapper that yields headings, links and code spans with line and column.",
+            "日次・月次の労働時間集計。打刻データに依存する",
+            "申請・承認ワークフロー：申請者から上長へ回す",
+            "Customer REST API (`/v1/trailers`) with API keys",
+        ];
+        let c = corpus(&texts);
+        assert_eq!(c.name_text(0, texts[0]), "MQTT broker cluster");
+        assert_eq!(heads(&c, 0), ["broker"]);
+        assert_eq!(c.name_text(1, texts[1]), "Ingestion workers");
+        assert_eq!(heads(&c, 2), ["trait", "registry"]);
+        assert_eq!(
+            c.reqs[2]
+                .subjects
+                .iter()
+                .map(|s| c.lex.word(*s))
+                .collect::<Vec<_>>(),
+            ["rul"]
+        );
+        assert_eq!(c.name_text(3, texts[3]), "Device registry");
+        assert_eq!(heads(&c, 4), ["schema"]);
+        let provided: Vec<&str> = c.reqs[5].provided.iter().map(|p| c.lex.word(*p)).collect();
+        assert_eq!(provided, ["heading", "link", "span"]);
+        assert_eq!(heads(&c, 6), ["集計"]);
+        assert_eq!(heads(&c, 7), ["ワークフロー"]);
+        assert!(heads(&c, 8).is_empty(), "{:?}", heads(&c, 8));
+    }
+}
