@@ -21,7 +21,7 @@ use std::collections::{BTreeSet, HashSet};
 use orch_core::{Category, Epic, Task, TaskId};
 use serde::Serialize;
 
-use crate::evidence::{Corpus, Input, Provides};
+use crate::evidence::{Corpus, Input, Provides, phrase_pairs};
 use crate::graph::Graph;
 use crate::lexicon::{Id, Tok};
 
@@ -171,13 +171,35 @@ pub(crate) fn analyse(request: &Request<'_>) -> Analysis {
             text: request.texts[i],
             label: request.labels[i],
             section: request.sections[i],
+            nfr: crate::roles::is_nfr_heading(&request.section_headings[request.sections[i]]),
         })
         .collect();
     let corpus = Corpus::new(&inputs, request.overview, request.section_headings);
+    let mut introduced: std::collections::HashMap<(Id, Id), usize> = Default::default();
+    for (j, req) in corpus.reqs.iter().enumerate().filter(|(_, r)| !r.nfr) {
+        // A phrase after "depends on" or before 〜の後 refers to something; it introduces
+        // nothing.
+        let referring = markers(request.texts[j]);
+        let toks: Vec<Tok> = req
+            .toks
+            .iter()
+            .copied()
+            .filter(|t| !referring.iter().any(|(_, s, e)| (*s..*e).contains(&t.at)))
+            .collect();
+        for (x, y) in content_pairs(&toks) {
+            let common = corpus.is_common(x) && corpus.is_common(y);
+            if !(common || corpus.is_generic(x) && corpus.is_generic(y)) {
+                introduced.entry((x, y)).or_insert(j);
+            }
+        }
+    }
     let mut b = Builder {
         request,
         corpus: &corpus,
+        introduced,
         graph: Graph::new(request.tasks.len()),
+        firm: vec![false; request.tasks.len()],
+        named: vec![false; request.tasks.len()],
         out: Analysis {
             edges: Vec::new(),
             notes: Vec::new(),
@@ -197,7 +219,14 @@ pub(crate) fn analyse(request: &Request<'_>) -> Analysis {
 struct Builder<'r> {
     request: &'r Request<'r>,
     corpus: &'r Corpus,
+    /// Two-word phrases and the first requirement to use them (outside the product's common
+    /// vocabulary).
+    introduced: std::collections::HashMap<(Id, Id), usize>,
     graph: Graph,
+    /// Whether each task already has a dependency on firm (not inferred) evidence.
+    firm: Vec<bool>,
+    /// Whether each task names what it depends on (a statement, a name, a head noun).
+    named: Vec<bool>,
     out: Analysis,
 }
 
@@ -238,6 +267,8 @@ impl Builder<'_> {
             ));
             return;
         }
+        self.firm[from] |= !inferred;
+        self.named[from] |= kind == EdgeKind::Explicit;
         self.out.edges.push(Edge {
             task: ids(from),
             depends_on: ids(to),
@@ -264,11 +295,16 @@ impl Builder<'_> {
         let (Some(first), Some(last)) = (toks.first(), toks.last()) else {
             return String::new();
         };
+        let cjk = text[last.at..].starts_with(crate::text::is_cjk);
         let end = text[last.at..]
             .char_indices()
             .take(16)
-            .find(|&(_, c)| {
-                !(c.is_alphanumeric() || c == '-' || c == '_' || crate::text::is_cjk(c))
+            .find(|&(k, c)| {
+                if cjk {
+                    k >= c.len_utf8() * 2 || !crate::text::is_cjk(c)
+                } else {
+                    !(c.is_alphanumeric() || c == '-' || c == '_')
+                }
             })
             .map_or_else(
                 || {
@@ -398,53 +434,92 @@ impl Builder<'_> {
             .filter(|t| t.content && !c.is_generic(t.id))
             .map(|t| t.id)
             .collect();
-        let Some(&head) = words.last() else {
-            return Resolved::None;
-        };
-        let Some(candidates) = c.postings.get(&head) else {
-            return Resolved::None;
+        // The phrase's head is its last word that another requirement uses ("the ingestion
+        // stream": ingestion).
+        let Some((head, candidates)) = words.iter().rev().take(2).find_map(|w| {
+            c.postings
+                .get(w)
+                .filter(|p| p.iter().any(|&j| j != me))
+                .map(|p| (*w, p))
+        }) else {
+            return self.section_subject(&words, me);
         };
         let mut best: Option<(usize, f64)> = None;
         if candidates.len() <= 256 {
             for &j in candidates.iter().filter(|&&j| j != me) {
                 let req = &c.reqs[j];
-                let mut score: f64 = words
+                let distinct: BTreeSet<&Id> = words.iter().collect();
+                let mut matched = 0;
+                let mut score: f64 = 0.0;
+                for w in distinct {
+                    let weight = if req.name.contains(w) {
+                        3.0
+                    } else if req.all.contains(w) {
+                        1.0
+                    } else {
+                        continue;
+                    };
+                    matched += 1;
+                    score += weight * c.idf(*w);
+                }
+                // The candidate must cover what the phrase names ("the search schema" is not
+                // the billing schema): every word some other requirement uses, or all but
+                // one of three or more; half of the pieces of a kanji compound.
+                let wanted: Vec<&Id> = words
                     .iter()
                     .collect::<BTreeSet<_>>()
                     .into_iter()
-                    .map(|w| {
-                        let weight = if req.name.contains(w) {
-                            3.0
-                        } else if req.all.contains(w) {
-                            1.0
-                        } else {
-                            0.0
-                        };
-                        weight * c.idf(*w)
+                    .filter(|w| {
+                        c.postings
+                            .get(w)
+                            .is_some_and(|p| p.iter().any(|&k| k != me))
                     })
-                    .sum();
+                    .collect();
+                let covered = wanted.iter().filter(|w| req.all.contains(w)).count();
+                let latin = wanted.iter().all(|w| c.lex.word(**w).is_ascii());
+                let needed = if !latin {
+                    wanted.len().div_ceil(2)
+                } else if wanted.len() >= 3 {
+                    wanted.len() - 1
+                } else {
+                    wanted.len()
+                };
+                if covered < needed {
+                    continue;
+                }
                 let is_head = req.heads.contains(&head);
                 if is_head {
                     score += 2.0 * c.idf(head);
                 }
-                let enough = is_head || score >= 2.0 * c.idf(head) - 1e-9;
+                let enough = is_head || matched >= 2 || score >= 2.0 * c.idf(head) - 1e-9;
                 if enough && best.is_none_or(|(_, s)| score > s + 1e-9) {
                     best = Some((j, score));
                 }
             }
         }
-        if let Some((j, _)) = best {
-            return Resolved::One(j);
+        match best {
+            Some((j, _)) => Resolved::One(j),
+            None => self.section_subject(&words, me),
         }
-        // "through the same engine": the subject of this requirement's own section.
+    }
+
+    /// "through the same engine": the subject of this requirement's own section, built by
+    /// the requirements before it.
+    fn section_subject(&self, words: &[Id], me: usize) -> Resolved {
+        let c = self.corpus;
         let section = c.reqs[me].section;
-        if c.section_words[section].contains(&head) {
-            let members: Vec<usize> = (0..me).filter(|&j| c.reqs[j].section == section).collect();
-            if !members.is_empty() {
-                return Resolved::Section(members);
+        match words.last() {
+            Some(head) if c.section_words[section].contains(head) => {
+                let members: Vec<usize> =
+                    (0..me).filter(|&j| c.reqs[j].section == section).collect();
+                if members.is_empty() {
+                    Resolved::None
+                } else {
+                    Resolved::Section(members)
+                }
             }
+            _ => Resolved::None,
         }
-        Resolved::None
     }
 
     // 2. Constraints.
@@ -462,7 +537,7 @@ impl Builder<'_> {
                     let Some(id) = self.corpus.lex.get(lex.word(t.id)) else {
                         continue;
                     };
-                    if self.corpus.is_generic(id) || self.corpus.overview.contains(&id) {
+                    if self.corpus.is_generic(id) || self.corpus.is_common(id) {
                         continue;
                     }
                     let by_name: Vec<usize> = (self.corpus.postings.get(&id))
@@ -522,111 +597,181 @@ impl Builder<'_> {
 
     // 3. References.
 
+    /// Collects every reference, settles mutual ones (A names B and B names A: the stronger
+    /// evidence wins, and on a tie the later requirement builds on the earlier), then adds
+    /// them strongest first.
     fn references(&mut self) {
-        let c = self.corpus;
-        // Phrases a requirement introduces in its text (the first to use them), outside the
-        // overview's vocabulary.
-        let mut introduced: std::collections::HashMap<(Id, Id), usize> = Default::default();
-        for (j, req) in c.reqs.iter().enumerate() {
-            for (x, y) in content_pairs(&req.toks) {
-                let common = c.overview.contains(&x) && c.overview.contains(&y);
-                if !(common || c.is_generic(x) && c.is_generic(y)) {
-                    introduced.entry((x, y)).or_insert(j);
-                }
+        let mut found: Vec<Candidate> = Vec::new();
+        for i in 0..self.n() {
+            self.collect_references(i, &mut found);
+        }
+        let mut best: std::collections::HashMap<(usize, usize), Candidate> = Default::default();
+        for cand in found {
+            let key = (cand.from, cand.to);
+            if best.get(&key).is_none_or(|b| cand.strength > b.strength) {
+                best.insert(key, cand);
             }
         }
-        for i in 0..self.n() {
-            let req = &c.reqs[i];
-            let content: Vec<Tok> = req.toks.iter().copied().filter(|t| t.content).collect();
-            // Names: a two-word phrase of another requirement's name.
-            for w in content.windows(2) {
-                if w[0].clause != w[1].clause || w[0].id == w[1].id {
-                    continue;
+        let mut chosen: Vec<Candidate> = best
+            .values()
+            .filter(|c| match best.get(&(c.to, c.from)) {
+                Some(other) => {
+                    c.strength > other.strength || (c.strength == other.strength && c.from > c.to)
                 }
-                let pair = (w[0].id, w[1].id);
-                if req.name_pairs.contains(&pair) || (c.is_generic(pair.0) && c.is_generic(pair.1))
-                {
-                    continue;
-                }
-                if let Some(owners) = c.pairs.get(&pair)
-                    && let Some(j) = self.pick(owners, i, &[])
-                {
-                    let phrase = self.surface(i, w);
-                    self.add(
-                        i,
-                        j,
-                        EdgeKind::Reference,
-                        false,
-                        format!("names \"{phrase}\", which {} provides", self.id(j)),
-                    );
-                } else if let Some(&j) = introduced.get(&pair)
-                    && j != i
-                    && j < i
-                {
-                    let phrase = self.surface(i, w);
-                    self.add(
-                        i,
-                        j,
-                        EdgeKind::Reference,
-                        true,
-                        format!("uses \"{phrase}\", introduced by {}", self.id(j)),
-                    );
-                }
+                None => true,
+            })
+            .cloned()
+            .collect();
+        chosen.sort_by(|a, b| {
+            b.strength
+                .cmp(&a.strength)
+                .then(a.from.cmp(&b.from))
+                .then(a.to.cmp(&b.to))
+        });
+        for c in chosen {
+            let (from, names) = (c.from, c.names);
+            self.add(c.from, c.to, EdgeKind::Reference, c.strength < 2, c.reason);
+            self.named[from] |= names && self.graph.has(from, c.to);
+        }
+    }
+
+    fn collect_references(&self, i: usize, found: &mut Vec<Candidate>) {
+        let c = self.corpus;
+        let req = &c.reqs[i];
+        let content: Vec<Tok> = req.toks.iter().copied().filter(|t| t.content).collect();
+        let mut push = |to: usize, strength: u8, reason: String| {
+            found.push(Candidate {
+                from: i,
+                to,
+                strength,
+                names: strength >= 2 && !reason.starts_with("is about"),
+                reason,
+            })
+        };
+        // Names: a two-word phrase of another requirement's name, or one it introduced.
+        let strict: HashSet<(Id, Id)> = content_pairs(&req.toks).into_iter().collect();
+        for (a, b) in phrase_pairs(&req.toks, false) {
+            let pair = (a.id, b.id);
+            let both = |f: &dyn Fn(Id) -> bool| f(pair.0) && f(pair.1);
+            let telling = !both(&|w| c.is_generic(w)) && !both(&|w| c.is_common(w));
+            if req.name_pairs.contains(&pair) || !telling {
+                continue;
             }
-            // Heads: `the broker`, `a geofence`, `打刻`, with no contradicting modifier.
-            for (k, t) in content.iter().enumerate() {
-                if req.heads.contains(&t.id) || c.is_generic(t.id) {
-                    continue;
-                }
-                let Some(owners) = c.heads.get(&t.id) else {
-                    continue;
-                };
-                let modifier = k
-                    .checked_sub(1)
-                    .map(|p| content[p])
-                    .filter(|p| p.clause == t.clause && adjacent(req, p, t) && is_latin(c, p.id));
-                let near: Vec<Id> = near(&content, k);
-                let Some(j) = self.pick(owners, i, &near) else {
-                    continue;
-                };
-                if modifier.is_some_and(|m| !c.reqs[j].name.contains(&m.id)) {
-                    continue;
-                }
-                let word = self.surface(i, &[*t]);
-                self.add(
-                    i,
+            if let Some(owners) = c.pairs.get(&pair)
+                && let Some(j) = self.pick(owners, i, &[])
+            {
+                let phrase = self.surface(i, &[a, b]);
+                push(
                     j,
-                    EdgeKind::Reference,
-                    false,
+                    4,
+                    format!("names \"{phrase}\", which {} provides", self.id(j)),
+                );
+            } else if let Some(&j) = self.introduced.get(&pair)
+                && j < i
+                && strict.contains(&pair)
+            {
+                let phrase = self.surface(i, &[a, b]);
+                push(
+                    j,
+                    1,
+                    format!("uses \"{phrase}\", introduced by {}", self.id(j)),
+                );
+            }
+        }
+        // Heads: `the broker`, `a geofence`, `打刻`; a modifier must fit the owner's name
+        // (`outgoing transfer` is the outgoing one; `end-of-day statement` is not the
+        // monthly one).
+        for (k, t) in content.iter().enumerate() {
+            // An abstraction does not wait for instances of its subject (the rule registry
+            // does not wait for the built-in rules).
+            if req.heads.contains(&t.id) || c.is_generic(t.id) || req.subjects.contains(&t.id) {
+                continue;
+            }
+            let Some(owners) = c.heads.get(&t.id) else {
+                continue;
+            };
+            // `stored in PostGIS` is a verb, not the time-series store.
+            if is_latin(c, t.id) && self.surface(i, &[*t]).to_lowercase().ends_with("ed") {
+                continue;
+            }
+            let modifier = k
+                .checked_sub(1)
+                .map(|p| content[p])
+                .filter(|p| p.clause == t.clause && adjacent(req, p, t) && is_latin(c, p.id));
+            let chosen = match modifier {
+                Some(m) => {
+                    let fitting: Vec<usize> = owners
+                        .iter()
+                        .copied()
+                        .filter(|&j| j != i && c.reqs[j].name.contains(&m.id))
+                        .collect();
+                    match fitting.as_slice() {
+                        [one] => Some(*one),
+                        _ => None,
+                    }
+                }
+                None => self.pick(owners, i, &near(&content, k)),
+            };
+            if let Some(j) = chosen {
+                let word = self.surface(i, &[*t]);
+                push(
+                    j,
+                    3,
                     format!("refers to the {word} that {} builds", self.id(j)),
                 );
             }
-            // What others abstract or yield: `rules` for a rule registry, `links` from a parser.
-            let limit = (self.n() / 4).max(3);
-            for (k, t) in content.iter().enumerate() {
-                if c.is_generic(t.id) || c.overview.contains(&t.id) || c.df(t.id) > limit {
+        }
+        // Endpoints another requirement defines: `login` is `POST /login`.
+        for t in content.iter().filter(|t| !c.is_common(t.id)) {
+            if let Some(owners) = c.endpoints.get(&t.id)
+                && !owners.contains(&i)
+                && let Some(j) = self.pick(owners, i, &[])
+            {
+                let word = self.surface(i, &[*t]);
+                push(
+                    j,
+                    2,
+                    format!("uses the {word} endpoint that {} defines", self.id(j)),
+                );
+            }
+        }
+        // What others abstract or yield: `rules` for a rule registry, `links` from a parser.
+        for (k, t) in content.iter().enumerate() {
+            if c.is_generic(t.id) {
+                continue;
+            }
+            for (index, abstracted) in [(&c.subjects, true), (&c.provided, false)] {
+                let Some(owners) = index.get(&t.id) else {
+                    continue;
+                };
+                if owners.contains(&i) {
                     continue;
                 }
-                for (index, what) in [(&c.subjects, "builds on"), (&c.provided, "uses what")] {
-                    let Some(owners) = index.get(&t.id) else {
-                        continue;
+                // A common word links only to the data it names (a schema's tables) or to
+                // what says it yields it.
+                let owners: Vec<usize> = owners
+                    .iter()
+                    .copied()
+                    .filter(|&j| !c.is_common(t.id) || c.reqs[j].owns_data || !abstracted)
+                    .collect();
+                if let Some(j) = self.pick(&owners, i, &near(&content, k)) {
+                    // What a data owner is for is as good as its name.
+                    let strength = if abstracted && c.reqs[j].owns_data {
+                        3
+                    } else {
+                        1
                     };
-                    if owners.contains(&i) {
-                        continue;
-                    }
-                    if let Some(j) = self.pick(owners, i, &near(&content, k)) {
-                        let word = self.surface(i, &[*t]);
-                        let reason = if what == "builds on" {
-                            format!(
-                                "is about {word}, and {} is the {} for it",
-                                self.id(j),
-                                self.corpus.name_text(j, self.text(j))
-                            )
-                        } else {
-                            format!("uses the {word} that {} yields", self.id(j))
-                        };
-                        self.add(i, j, EdgeKind::Reference, true, reason);
-                    }
+                    let word = self.surface(i, &[*t]);
+                    let reason = if abstracted {
+                        format!(
+                            "is about {word}, and {} is the {} for it",
+                            self.id(j),
+                            c.name_text(j, self.text(j))
+                        )
+                    } else {
+                        format!("uses the {word} that {} yields", self.id(j))
+                    };
+                    push(j, strength, reason);
                 }
             }
         }
@@ -667,6 +812,7 @@ impl Builder<'_> {
         self.tests_after_what_they_test();
         self.ci_after_build();
         self.docs_after_what_they_document();
+        self.section_store_first();
         self.fill_in_by_kind();
         self.end_to_end_last();
     }
@@ -778,7 +924,7 @@ impl Builder<'_> {
             .filter(|&i| self.category(i) == Category::Testing)
             .collect();
         for i in tests {
-            if is_end_to_end(self.text(i)) || !self.graph.deps(i).is_empty() {
+            if is_end_to_end(self.text(i)) || self.named[i] {
                 continue;
             }
             let testable = |j: usize| {
@@ -851,11 +997,50 @@ impl Builder<'_> {
         }
     }
 
+    /// A section with one data store (`Answers are stored in SQLite`): its features with no
+    /// firmer evidence build on it.
+    fn section_store_first(&mut self) {
+        let sections: BTreeSet<usize> = self.corpus.reqs.iter().map(|r| r.section).collect();
+        for section in sections {
+            let members: Vec<usize> = (0..self.n())
+                .filter(|&i| self.corpus.reqs[i].section == section)
+                .collect();
+            let stores: Vec<usize> = members
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    self.category(i) == Category::Database || self.corpus.reqs[i].owns_data
+                })
+                .filter(|&i| self.corpus.is_store(i, self.text(i)))
+                .collect();
+            let [store] = stores.as_slice() else { continue };
+            for &i in &members {
+                let feature = matches!(
+                    self.category(i),
+                    Category::Backend | Category::Api | Category::Frontend | Category::General
+                );
+                if i != *store && feature && !self.firm[i] && !self.graph.reaches(*store, i) {
+                    self.add(
+                        i,
+                        *store,
+                        EdgeKind::Rule,
+                        true,
+                        format!(
+                            "{} is this section's data store ({})",
+                            self.id(*store),
+                            self.corpus.name_text(*store, self.text(*store))
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
     /// Where the text gave no evidence at all: the schema before the code that uses it, the
     /// API before the UI that consumes it, by the closest shared words.
     fn fill_in_by_kind(&mut self) {
         for i in 0..self.n() {
-            if !self.graph.deps(i).is_empty() {
+            if self.firm[i] || self.corpus.reqs[i].owns_data {
                 continue;
             }
             let (rule, wanted): (&str, fn(Category) -> bool) = match self.category(i) {
@@ -925,8 +1110,13 @@ impl Builder<'_> {
         let c = self.corpus;
         let mut scores: std::collections::HashMap<usize, (f64, Vec<Id>)> = Default::default();
         let limit = (self.n() / 2).max(2);
+        // Words for the kind of work ("schema", "migration") say nothing about which one.
+        let kind_words: Vec<Id> = ["schema", "table", "migration", "database", "stor", "db"]
+            .iter()
+            .filter_map(|w| c.lex.get(w))
+            .collect();
         for &w in &c.reqs[i].all {
-            if c.is_generic(w) || c.overview.contains(&w) {
+            if c.is_generic(w) || c.is_common(w) || kind_words.contains(&w) {
                 continue;
             }
             let Some(posting) = c.postings.get(&w) else {
@@ -1020,6 +1210,19 @@ impl Builder<'_> {
     }
 }
 
+/// A reference found but not yet added.
+#[derive(Clone)]
+struct Candidate {
+    from: usize,
+    to: usize,
+    /// 4: a name phrase; 3: a head noun, or what a data owner is for; 2: an endpoint;
+    /// 1: a term introduced, abstracted or yielded.
+    strength: u8,
+    /// By a name or a head noun (not by what a data owner is for).
+    names: bool,
+    reason: String,
+}
+
 enum Resolved {
     One(usize),
     Section(Vec<usize>),
@@ -1104,12 +1307,11 @@ fn contains_word(haystack: &str, needle: &str) -> bool {
     false
 }
 
+/// Two content words in a row (nothing between them).
 fn content_pairs(toks: &[Tok]) -> Vec<(Id, Id)> {
-    let content: Vec<&Tok> = toks.iter().filter(|t| t.content).collect();
-    content
-        .windows(2)
-        .filter(|w| w[0].clause == w[1].clause && w[0].id != w[1].id)
-        .map(|w| (w[0].id, w[1].id))
+    phrase_pairs(toks, true)
+        .into_iter()
+        .map(|(a, b)| (a.id, b.id))
         .collect()
 }
 

@@ -62,6 +62,8 @@ const GENERIC: &[&str] = &[
     "step",
     "version",
     "code",
+    "path",
+    "wrapper",
     "file",
     "test",
     "unit",
@@ -135,6 +137,26 @@ const ABSTRACTIONS: &[&str] = &[
     "エンジン",
     "フレームワーク",
 ];
+
+/// Abstractions that own data: what they are "for" or "of" is theirs too
+/// (`PostgreSQL schema for users, sessions and reset tokens`), however common the words.
+const DATA_OWNERS: &[&str] = &[
+    "schema",
+    "model",
+    "table",
+    "store",
+    "storage",
+    "registry",
+    "database",
+    "db",
+    "マスタ",
+    "マスター",
+    "スキーマ",
+    "テーブル",
+];
+
+/// HTTP methods in an endpoint span are not what it provides.
+const METHODS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "options"];
 
 /// Words that end a name: what follows is about it, not part of it.
 const NAME_CUTS: &[&str] = &[
@@ -235,8 +257,15 @@ pub(crate) struct Req {
     pub heads: Vec<Id>,
     /// For an abstraction (`Rule trait`), the subject words it abstracts.
     pub subjects: Vec<Id>,
-    /// Objects of "yields", "provides", "exposes" …
+    /// Objects of "yields", "provides", "exposes" …, and the words of endpoints it names.
     pub provided: Vec<Id>,
+    /// Words of the endpoints it names (`/login` → login).
+    pub endpoints: Vec<Id>,
+    /// A non-functional requirement: about other requirements, never what they build on.
+    pub nfr: bool,
+    /// An abstraction that owns data (a schema, a registry, a マスタ): its subjects link
+    /// even when the PRD uses them everywhere.
+    pub owns_data: bool,
     /// Every content id in the text.
     pub all: HashSet<Id>,
     /// Code spans, lowercased.
@@ -262,12 +291,16 @@ pub(crate) struct Corpus {
     pub subjects: HashMap<Id, Vec<usize>>,
     /// Requirements per provided word.
     pub provided: HashMap<Id, Vec<usize>>,
+    /// Requirements per endpoint word.
+    pub endpoints: HashMap<Id, Vec<usize>>,
     /// Words of the PRD's overview: the product's own vocabulary, too common to link tasks.
     pub overview: HashSet<Id>,
     /// Content ids of each section heading.
     pub section_words: Vec<HashSet<Id>>,
     generic: HashSet<Id>,
     abstractions: HashSet<Id>,
+    data_owners: HashSet<Id>,
+    methods: HashSet<Id>,
     cuts: HashSet<Id>,
     conjunctions: HashSet<Id>,
 }
@@ -288,6 +321,8 @@ pub(crate) struct Input<'a> {
     pub text: &'a str,
     pub label: Option<&'a str>,
     pub section: usize,
+    /// From a non-functional section (performance, retention, access).
+    pub nfr: bool,
 }
 
 impl Corpus {
@@ -309,6 +344,8 @@ impl Corpus {
         };
         let generic = ids(GENERIC, &mut lex);
         let abstractions = ids(ABSTRACTIONS, &mut lex);
+        let data_owners = ids(DATA_OWNERS, &mut lex);
+        let methods = ids(METHODS, &mut lex);
         let cuts = ids(NAME_CUTS, &mut lex);
         let conjunctions = ids(CONJUNCTIONS, &mut lex);
         let provide_verbs = ids(PROVIDE_VERBS, &mut lex);
@@ -320,10 +357,13 @@ impl Corpus {
             heads: HashMap::new(),
             subjects: HashMap::new(),
             provided: HashMap::new(),
+            endpoints: HashMap::new(),
             overview: HashSet::new(),
             section_words: Vec::new(),
             generic,
             abstractions,
+            data_owners,
+            methods,
             cuts,
             conjunctions,
         };
@@ -351,6 +391,14 @@ impl Corpus {
             for &id in &req.all {
                 corpus.postings.entry(id).or_default().push(index);
             }
+            if req.nfr {
+                // Never an owner: an NFR constrains what others build.
+                corpus.reqs.push(req);
+                continue;
+            }
+            for &e in &req.endpoints {
+                corpus.endpoints.entry(e).or_default().push(index);
+            }
             for &pair in &req.name_pairs {
                 corpus.pairs.entry(pair).or_default().push(index);
             }
@@ -377,16 +425,52 @@ impl Corpus {
             .filter(|t| t.content)
             .map(|t| t.id)
             .collect();
-        let mut name_pairs = HashSet::new();
-        let content: Vec<&Tok> = name_toks.iter().filter(|t| t.content).collect();
-        for w in content.windows(2) {
-            if w[0].clause == w[1].clause && w[0].id != w[1].id {
-                name_pairs.insert((w[0].id, w[1].id));
+        let name_pairs: HashSet<(Id, Id)> = phrase_pairs(name_toks, false)
+            .into_iter()
+            .map(|(a, b)| (a.id, b.id))
+            .collect();
+        let (heads, mut subjects) = self.heads_of(name_toks);
+        let owns_data = name_toks
+            .iter()
+            .rev()
+            .find(|t| t.content)
+            .is_some_and(|t| self.data_owners.contains(&t.id));
+        if owns_data {
+            // `… schema for users, sessions and reset tokens, with migrations`.
+            let follows = toks.get(name_len).map(|t| self.lex.word(t.id));
+            if matches!(follows, Some("for" | "of")) {
+                for t in &toks[name_len + 1..] {
+                    let gap = &input.text[toks[name_len].at..t.at];
+                    if gap.contains(['.', ';', '。']) || (self.cuts.contains(&t.id) && t.at > 0) {
+                        break;
+                    }
+                    if t.content && !self.is_generic(t.id) && !subjects.contains(&t.id) {
+                        subjects.push(t.id);
+                    }
+                }
             }
         }
-        let (heads, subjects) = self.heads_of(name_toks);
         let provided = self.provided_by(&toks, input.text, provide_verbs);
+        // An endpoint provides its path words: `POST /password-reset` → password, reset.
+        let mut endpoints = Vec::new();
+        for span in code_spans(input.text) {
+            let path = span.trim_start_matches(|c: char| c.is_ascii_uppercase() || c == ' ');
+            if path.starts_with('/') {
+                for t in self.lex.tokenize(path) {
+                    if t.content
+                        && !self.is_generic(t.id)
+                        && !self.methods.contains(&t.id)
+                        && !endpoints.contains(&t.id)
+                    {
+                        endpoints.push(t.id);
+                    }
+                }
+            }
+        }
         Req {
+            owns_data,
+            endpoints,
+            nfr: input.nfr,
             all: toks.iter().filter(|t| t.content).map(|t| t.id).collect(),
             toks,
             name_len,
@@ -419,17 +503,33 @@ impl Corpus {
             return toks.len();
         };
         let clause = toks[first].clause;
+        let japanese = !self.lex.word(toks[first].id).is_ascii();
         let mut end = first + 1;
         let mut words = 1;
         for i in first + 1..toks.len() {
             let t = toks[i];
-            if t.clause != clause || self.cuts.contains(&t.id) || looks_like_verb(toks, i, text) {
+            let stop = if japanese {
+                // A Japanese name runs to the end of the sentence, a colon or a bracket, or
+                // to the topic (`…は`, `…が`); a `、` does not end it.
+                let gap = &text[toks[i - 1].at..t.at];
+                let word = self.lex.word(t.id);
+                gap.contains(['。', '：', ':', '（', '(', '「', '\n', '.'])
+                    || word.ends_with('は')
+                    || word == "が"
+            } else {
+                t.clause != clause || self.cuts.contains(&t.id) || looks_like_verb(toks, i, text)
+            };
+            if stop {
                 break;
             }
             if t.content {
                 words += 1;
                 // Kanji compounds count in overlapping pieces: allow more of them.
-                let limit = if self.lex.word(t.id).is_ascii() { 6 } else { 16 };
+                let limit = if self.lex.word(t.id).is_ascii() {
+                    6
+                } else {
+                    16
+                };
                 if words > limit {
                     break;
                 }
@@ -512,7 +612,13 @@ impl Corpus {
     fn provided_by(&self, toks: &[Tok], text: &str, verbs: &HashSet<Id>) -> Vec<Id> {
         let mut out = Vec::new();
         for (i, t) in toks.iter().enumerate() {
-            if !verbs.contains(&t.id) {
+            // `yields`, `exposes`: a verb in the third person, not `return-air`.
+            let surface: String = text[t.at..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric())
+                .collect();
+            let after = text[t.at + surface.len()..].chars().next();
+            if !verbs.contains(&t.id) || !surface.ends_with('s') || after == Some('-') {
                 continue;
             }
             for next in &toks[i + 1..] {
@@ -564,6 +670,98 @@ impl Corpus {
     pub fn df(&self, id: Id) -> usize {
         self.postings.get(&id).map_or(0, Vec::len)
     }
+
+    /// A word of the whole product rather than of one requirement: in the overview and in
+    /// three or more requirements, or in more than a third of them.
+    /// Whether requirement `i` keeps data: a schema, a registry, a store, or text that says
+    /// it is stored in a database.
+    pub fn is_store(&self, i: usize, text: &str) -> bool {
+        let lower = text.to_lowercase();
+        let head_is_storage = self.reqs[i].toks[..self.reqs[i].name_len]
+            .iter()
+            .rev()
+            .find(|t| t.content)
+            .is_some_and(|t| {
+                [
+                    "stor",
+                    "storag",
+                    "databas",
+                    "db",
+                    "tabl",
+                    "schema",
+                    "スキーマ",
+                    "テーブル",
+                ]
+                .contains(&self.lex.word(t.id))
+            });
+        head_is_storage
+            || [
+                "stored in",
+                "store in",
+                "persisted",
+                "saved in",
+                "database",
+                "sqlite",
+                "postgres",
+                "mysql",
+                "schema",
+                "tables",
+                "migration",
+                "保存",
+                "データベース",
+                "テーブル",
+                "スキーマ",
+            ]
+            .iter()
+            .any(|w| lower.contains(w))
+    }
+
+    pub fn is_common(&self, id: Id) -> bool {
+        let (df, n) = (self.df(id), self.reqs.len());
+        (self.overview.contains(&id) && df >= 3) || (n >= 6 && df * 3 > n)
+    }
+}
+
+/// Two-word phrases of a text: content words next to each other in one clause (with
+/// `strict`, nothing between them; otherwise function words may stand between), and within
+/// one kanji compound the pieces two apart (`打刻修正` → 打刻 + 修正; the overlapping
+/// `刻修` is not a word).
+pub(crate) fn phrase_pairs(toks: &[Tok], strict: bool) -> Vec<(Tok, Tok)> {
+    let mut out = Vec::new();
+    for (k, a) in toks.iter().enumerate() {
+        if !a.content {
+            continue;
+        }
+        // Within one kanji run: the piece two places on.
+        if let Some(b) = toks.get(k + 2)
+            && b.run == a.run
+            && b.content
+            && toks[k + 1].run == a.run
+            && b.at > a.at
+        {
+            out.push((*a, *b));
+        }
+        // Across words: the next content word (the next run).
+        let mut next = k + 1;
+        while let Some(t) = toks.get(next) {
+            if t.run != a.run && (t.content || strict || t.clause != a.clause) {
+                break;
+            }
+            next += 1;
+        }
+        if let Some(b) = toks.get(next)
+            && b.content
+            && b.clause == a.clause
+            && b.id != a.id
+        {
+            // A kanji run ends with its last piece; only that one pairs onwards.
+            let last_of_run = toks.get(k + 1).is_none_or(|t| t.run != a.run);
+            if last_of_run {
+                out.push((*a, *b));
+            }
+        }
+    }
+    out
 }
 
 /// `v1`, `v2.3`: versions are not names.
@@ -597,7 +795,12 @@ fn looks_like_verb(toks: &[Tok], i: usize, text: &str) -> bool {
         ]
         .contains(&w)
     });
-    let function_word = next.is_some_and(|n| !n.content);
+    let function_word = next_word.as_deref().is_some_and(|w| {
+        [
+            "to", "the", "a", "an", "with", "into", "from", "every", "each", "all",
+        ]
+        .contains(&w)
+    });
     let prev = surface(i - 1).to_ascii_lowercase();
     let plural_before = toks[i - 1].content && prev.ends_with('s') && !prev.ends_with("ss");
     (word.ends_with('s') && !word.ends_with("ss") && determiner)
@@ -615,6 +818,7 @@ mod tests {
                 text: t,
                 label: None,
                 section: 0,
+                nfr: false,
             })
             .collect();
         Corpus::new(&inputs, "", &[])

@@ -26,6 +26,9 @@ pub(crate) struct Tok {
     pub clause: u32,
     /// Byte offset of the token's first character in the text.
     pub at: usize,
+    /// Which run of same-script characters it comes from: the overlapping pieces of one
+    /// kanji compound share a run, and are one word, not a phrase.
+    pub run: u32,
 }
 
 /// The interning table: one id per distinct key across a whole PRD.
@@ -67,8 +70,8 @@ impl Lexicon {
         let mut run = String::new();
         let mut run_start = 0;
         let mut run_class = Class::Space;
-        // In `step-up` and `sign-in`, the part after the hyphen is content even when it is a
-        // stopword on its own.
+        let mut runs = 0u32;
+        // In `end-to-end`, `to` is part of a name, not a stopword.
         let mut run_hyphenated = false;
         let mut after_hyphen = false;
         let chars: Vec<(usize, char)> = text.char_indices().collect();
@@ -87,7 +90,17 @@ impl Lexicon {
                 run.push(c);
                 continue;
             }
-            self.flush(&run, run_class, run_start, clause, run_hyphenated, &mut out);
+            let ended = Run {
+                text: &run,
+                class: run_class,
+                at: run_start,
+                clause,
+                hyphenated: run_hyphenated,
+                next: Some(c),
+                id: runs,
+            };
+            self.flush(&ended, &mut out);
+            runs += 1;
             run.clear();
             let hyphen_here = c == '-' && run_class == Class::Latin;
             run_start = at;
@@ -99,6 +112,7 @@ impl Lexicon {
                     content: false,
                     clause,
                     at,
+                    run: runs,
                 }),
                 Class::Space => {}
                 _ => {
@@ -109,76 +123,96 @@ impl Lexicon {
             }
             after_hyphen = hyphen_here;
         }
-        self.flush(&run, run_class, run_start, clause, run_hyphenated, &mut out);
+        let ended = Run {
+            text: &run,
+            class: run_class,
+            at: run_start,
+            clause,
+            hyphenated: run_hyphenated,
+            next: None,
+            id: runs,
+        };
+        self.flush(&ended, &mut out);
         out
     }
 
-    fn flush(
-        &mut self,
-        run: &str,
-        class: Class,
-        at: usize,
-        clause: u32,
-        hyphenated: bool,
-        out: &mut Vec<Tok>,
-    ) {
-        if run.is_empty() {
+    fn flush(&mut self, run: &Run<'_>, out: &mut Vec<Tok>) {
+        if run.text.is_empty() {
             return;
         }
-        match class {
+        let (at, clause) = (run.at, run.clause);
+        let push = |lex: &mut Lexicon, out: &mut Vec<Tok>, key: &str, content: bool, at: usize| {
+            out.push(Tok {
+                id: lex.id(key),
+                content,
+                clause,
+                at,
+                run: run.id,
+            })
+        };
+        match run.class {
             Class::Latin => {
-                let lower = run.to_lowercase();
+                let lower = run.text.to_lowercase();
                 let numeric = lower.chars().all(|c| c.is_ascii_digit() || c == '.');
-                let stop = STOPWORDS.contains(&lower.as_str()) && !hyphenated;
+                let stopword = STOPWORDS.contains(&lower.as_str());
+                // `sign-in`, `step-up`, `built-in`: a trailing particle belongs to the word.
+                if run.hyphenated && stopword && run.next != Some('-') {
+                    let last = out.last_mut().filter(|t| t.clause == clause);
+                    if let Some(prev) = last {
+                        let joined = format!("{}-{lower}", self.word(prev.id));
+                        prev.id = self.id(&joined);
+                        prev.content = true;
+                        return;
+                    }
+                }
                 let key = if lower.chars().all(|c| c.is_ascii_alphabetic()) {
                     stem(&lower)
                 } else {
                     lower.clone()
                 };
-                let content = !numeric && !stop && lower.chars().count() >= 2;
-                out.push(Tok {
-                    id: self.id(&key),
-                    content,
-                    clause,
-                    at,
-                });
+                let content =
+                    (run.hyphenated || !stopword) && lower.chars().count() >= 2 && !numeric;
+                push(self, out, &key, content, at);
             }
-            Class::Kana => out.push(Tok {
-                id: self.id(run),
-                content: run.chars().count() >= 2,
-                clause,
-                at,
-            }),
+            Class::Kana => {
+                let content = run.text.chars().count() >= 2;
+                push(self, out, run.text, content, at);
+            }
             Class::Han => {
-                let chars: Vec<(usize, char)> = run.char_indices().collect();
+                let chars: Vec<(usize, char)> = run.text.char_indices().collect();
                 if chars.len() <= 2 {
-                    out.push(Tok {
-                        id: self.id(run),
-                        content: true,
-                        clause,
-                        at,
-                    });
+                    push(self, out, run.text, true, at);
                 } else {
                     for pair in chars.windows(2) {
                         let piece: String = [pair[0].1, pair[1].1].iter().collect();
-                        out.push(Tok {
-                            id: self.id(&piece),
-                            content: true,
-                            clause,
-                            at: at + pair[0].0,
-                        });
+                        push(self, out, &piece, true, at + pair[0].0);
+                    }
+                    // `月次締め`, `打刻漏れ`: the last kanji with its kana ending is a word.
+                    let okurigana = run.next.is_some_and(|c| {
+                        classify(c) == Class::Hira && !"のをにがはでとへもやか".contains(c)
+                    });
+                    if okurigana {
+                        let (offset, last) = chars[chars.len() - 1];
+                        push(self, out, &last.to_string(), true, at + offset);
                     }
                 }
             }
-            Class::Hira => out.push(Tok {
-                id: self.id(run),
-                content: false,
-                clause,
-                at,
-            }),
+            Class::Hira => push(self, out, run.text, false, at),
             _ => {}
         }
     }
+}
+
+/// A run of same-script characters, ready to become tokens.
+struct Run<'t> {
+    text: &'t str,
+    class: Class,
+    at: usize,
+    clause: u32,
+    hyphenated: bool,
+    /// The character after the run.
+    next: Option<char>,
+    id: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,14 +266,16 @@ mod tests {
         assert_eq!(
             words,
             [
-                "the", "tim", "seri", "stor", "hash", "by", "step", "up", "v1.2"
+                "the", "tim", "sery", "stor", "hash", "by", "step-up", "v1.2"
             ]
         );
         assert!(!got[0].1, "the is a stopword");
-        assert!(got[7].1, "`up` in `step-up` is content");
+        assert!(got[6].1, "`step-up` is one content word");
         assert!(!got[5].1, "by is a stopword");
         assert_eq!(got[3].2, 0);
         assert_eq!(got[4].2, 1, "the comma starts a clause");
+        let inner = keys("end-to-end");
+        assert!(inner.iter().all(|(_, content, _)| *content), "{inner:?}");
         let apostrophe = keys("the broker's topic");
         let words: Vec<&str> = apostrophe.iter().map(|(w, _, _)| w.as_str()).collect();
         assert_eq!(words, ["the", "broker", "s", "topic"]);

@@ -349,6 +349,23 @@ fn japanese_role(heading: &str) -> Option<SectionRole> {
     first_role
 }
 
+/// Headings of non-functional requirements: performance, retention, access, quality.
+pub(crate) fn is_nfr_heading(heading: &str) -> bool {
+    let h = strip_numbering(heading).to_lowercase();
+    [
+        "non-functional",
+        "non functional",
+        "nonfunctional",
+        "nfr",
+        "quality attributes",
+        "非機能",
+        "品質要件",
+        "性能要件",
+    ]
+    .iter()
+    .any(|w| h.contains(w))
+}
+
 /// Headings that only say "here is the work" (`Requirements`, `機能要件`): under a named
 /// parent, the parent names the epic; their own paragraphs introduce, they are not work.
 pub(crate) fn is_container_heading(heading: &str) -> bool {

@@ -65,6 +65,12 @@ fn is_generic(stemmed: &str) -> bool {
 /// A crude English stem: enough that `hashing`, `hashed` and `hash` meet.
 pub fn stem(word: &str) -> String {
     let w = word.to_ascii_lowercase();
+    // `entries` and `entry` meet.
+    if w.len() >= 5
+        && let Some(base) = w.strip_suffix("ies")
+    {
+        return format!("{base}y");
+    }
     // `es` is a plural ending only after a sibilant (`hashes`, `boxes`); elsewhere
     // (`notes`, `types`) it is `s` on a word ending in `e`.
     let sibilant_plural = ["ses", "xes", "zes", "ches", "shes"]
