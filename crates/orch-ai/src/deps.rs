@@ -452,7 +452,7 @@ impl Builder<'_> {
                 let mut matched = 0;
                 let mut score: f64 = 0.0;
                 for w in distinct {
-                    let weight = if req.name.contains(w) {
+                    let weight = if req.name.contains(w) || self.agent_noun(j, *w) {
                         3.0
                     } else if req.all.contains(w) {
                         1.0
@@ -465,17 +465,23 @@ impl Builder<'_> {
                 // The candidate must cover what the phrase names ("the search schema" is not
                 // the billing schema): every word some other requirement uses, or all but
                 // one of three or more; half of the pieces of a kanji compound.
+                // Words that name some other requirement's subject must all fit; adjectives
+                // ("nightly") may be missing.
                 let wanted: Vec<&Id> = words
                     .iter()
                     .collect::<BTreeSet<_>>()
                     .into_iter()
                     .filter(|w| {
-                        c.postings
-                            .get(w)
-                            .is_some_and(|p| p.iter().any(|&k| k != me))
+                        **w == head
+                            || c.name_postings
+                                .get(w)
+                                .is_some_and(|p| p.iter().any(|&k| k != me))
                     })
                     .collect();
-                let covered = wanted.iter().filter(|w| req.all.contains(w)).count();
+                let covered = wanted
+                    .iter()
+                    .filter(|w| req.all.contains(w) || self.agent_noun(j, ***w))
+                    .count();
                 let latin = wanted.iter().all(|w| c.lex.word(**w).is_ascii());
                 let needed = if !latin {
                     wanted.len().div_ceil(2)
@@ -501,6 +507,22 @@ impl Builder<'_> {
             Some((j, _)) => Resolved::One(j),
             None => self.section_subject(&words, me),
         }
+    }
+
+    /// Whether `word` is what requirement `j`'s name does: the `load` of a `Loader`, the
+    /// `extract` of an `Extractor`, the `render` of a `Renderer`.
+    fn agent_noun(&self, j: usize, word: Id) -> bool {
+        let c = self.corpus;
+        let verb = c.lex.word(word);
+        c.reqs[j].name.iter().any(|n| {
+            let noun = c.lex.word(*n);
+            noun.len() >= 6
+                && noun.is_ascii()
+                && ["er", "or"].iter().any(|suffix| {
+                    noun.strip_suffix(suffix)
+                        .is_some_and(|base| base == verb || crate::text::stem(base) == verb)
+                })
+        })
     }
 
     /// "through the same engine": the subject of this requirement's own section, built by
@@ -638,7 +660,15 @@ impl Builder<'_> {
     fn collect_references(&self, i: usize, found: &mut Vec<Candidate>) {
         let c = self.corpus;
         let req = &c.reqs[i];
-        let content: Vec<Tok> = req.toks.iter().copied().filter(|t| t.content).collect();
+        // "all pages except the public invoice view": what is excepted is not used.
+        let excepted = exceptions(self.text(i));
+        let toks: Vec<Tok> = req
+            .toks
+            .iter()
+            .copied()
+            .filter(|t| !excepted.iter().any(|r| r.contains(&t.at)))
+            .collect();
+        let content: Vec<Tok> = toks.iter().copied().filter(|t| t.content).collect();
         let mut push = |to: usize, strength: u8, reason: String| {
             found.push(Candidate {
                 from: i,
@@ -649,8 +679,8 @@ impl Builder<'_> {
             })
         };
         // Names: a two-word phrase of another requirement's name, or one it introduced.
-        let strict: HashSet<(Id, Id)> = content_pairs(&req.toks).into_iter().collect();
-        for (a, b) in phrase_pairs(&req.toks, false) {
+        let strict: HashSet<(Id, Id)> = content_pairs(&toks).into_iter().collect();
+        for (a, b) in phrase_pairs(&toks, false) {
             let pair = (a.id, b.id);
             let both = |f: &dyn Fn(Id) -> bool| f(pair.0) && f(pair.1);
             let telling = !both(&|w| c.is_generic(w)) && !both(&|w| c.is_common(w));
@@ -690,8 +720,10 @@ impl Builder<'_> {
             let Some(owners) = c.heads.get(&t.id) else {
                 continue;
             };
-            // `stored in PostGIS` is a verb, not the time-series store.
-            if is_latin(c, t.id) && self.surface(i, &[*t]).to_lowercase().ends_with("ed") {
+            // `stored in PostGIS` and `検索して` are verbs, not the store and the search.
+            if is_latin(c, t.id) && self.surface(i, &[*t]).to_lowercase().ends_with("ed")
+                || is_suru_verb(self.text(i), t, c)
+            {
                 continue;
             }
             let modifier = k
@@ -721,6 +753,19 @@ impl Builder<'_> {
                 );
             }
         }
+        // A word another requirement introduced, opening its name (`会員登録` for 会員).
+        for t in &content {
+            // However common the word later becomes: the product's main nouns are exactly
+            // what one requirement introduces and the rest build on.
+            if let Some(&j) = c.introducer.get(&t.id)
+                && j < i
+                && !c.is_generic(t.id)
+                && !c.heads.contains_key(&t.id)
+            {
+                let word = self.surface(i, &[*t]);
+                push(j, 1, format!("{} introduced \"{word}\"", self.id(j)));
+            }
+        }
         // Endpoints another requirement defines: `login` is `POST /login`.
         for t in content.iter().filter(|t| !c.is_common(t.id)) {
             if let Some(owners) = c.endpoints.get(&t.id)
@@ -744,6 +789,23 @@ impl Builder<'_> {
                 let Some(owners) = index.get(&t.id) else {
                     continue;
                 };
+                // A word that heads another requirement's name belongs to that one.
+                let headed_elsewhere = c
+                    .heads
+                    .get(&t.id)
+                    .is_some_and(|h| h.iter().any(|&x| x != i));
+                if abstracted && headed_elsewhere {
+                    continue;
+                }
+                // What this requirement is itself (its head) waits only for an abstraction of
+                // it that comes first (built-in rules after the rule registry; geofence
+                // storage not after the geofence editor).
+                let own_head = abstracted && req.heads.contains(&t.id);
+                // `available balance` is not what a balance API is for.
+                let modifier = k
+                    .checked_sub(1)
+                    .map(|p| content[p])
+                    .filter(|p| p.clause == t.clause && adjacent(req, p, t) && is_latin(c, p.id));
                 if owners.contains(&i) {
                     continue;
                 }
@@ -753,6 +815,12 @@ impl Builder<'_> {
                     .iter()
                     .copied()
                     .filter(|&j| !c.is_common(t.id) || c.reqs[j].owns_data || !abstracted)
+                    .filter(|&j| !own_head || j < i)
+                    .filter(|&j| {
+                        !abstracted
+                            || c.reqs[j].owns_data
+                            || modifier.is_none_or(|m| c.reqs[j].name.contains(&m.id))
+                    })
                     .collect();
                 if let Some(j) = self.pick(&owners, i, &near(&content, k)) {
                     // What a data owner is for is as good as its name.
@@ -813,6 +881,7 @@ impl Builder<'_> {
         self.ci_after_build();
         self.docs_after_what_they_document();
         self.section_store_first();
+        self.rare_shared_nouns();
         self.fill_in_by_kind();
         self.end_to_end_last();
     }
@@ -902,8 +971,9 @@ impl Builder<'_> {
             if !EVERY.iter().any(|p| lower.contains(p)) {
                 continue;
             }
+            // The pages that follow it in its section.
             let section = self.corpus.reqs[j].section;
-            for i in (0..self.n()).filter(|&i| i != j && self.corpus.reqs[i].section == section) {
+            for i in (j + 1..self.n()).filter(|&i| self.corpus.reqs[i].section == section) {
                 if !self.graph.reaches(j, i) {
                     self.add(
                         i,
@@ -1036,6 +1106,73 @@ impl Builder<'_> {
         }
     }
 
+    /// Words for the kind of work ("schema", "migration"): they say nothing about which one.
+    fn kind_words(&self) -> Vec<Id> {
+        [
+            "schema",
+            "tabl",
+            "migration",
+            "databas",
+            "stor",
+            "db",
+            "index",
+        ]
+        .iter()
+        .filter_map(|w| self.corpus.lex.get(w))
+        .collect()
+    }
+
+    /// A requirement that names nothing it needs still shares telling nouns: a word only it
+    /// and one earlier requirement use ("rows are *rejected*" and "a *rejects* table") ties
+    /// it to that one. Verbs and participles (`signed`, `loading`) do not count.
+    fn rare_shared_nouns(&mut self) {
+        let c = self.corpus;
+        let kind_words = self.kind_words();
+        for i in 0..self.n() {
+            if self.named[i] || c.reqs[i].owns_data {
+                continue;
+            }
+            let mut found: Vec<(usize, String)> = Vec::new();
+            for t in c.reqs[i].toks.iter().filter(|t| t.content) {
+                let word = self.surface(i, &[*t]).to_lowercase();
+                let nounish = word.is_ascii()
+                    && word.len() >= 4
+                    && !["ed", "ing", "ly"].iter().any(|e| word.ends_with(e))
+                    && !word.chars().any(|ch| ch.is_ascii_digit());
+                if !nounish || c.is_generic(t.id) || c.is_common(t.id) || kind_words.contains(&t.id)
+                {
+                    continue;
+                }
+                let Some(owners) = c.postings.get(&t.id) else {
+                    continue;
+                };
+                if let [a, b] = owners.as_slice() {
+                    let other = if *a == i { *b } else { *a };
+                    // The other one must use it as a noun too (`keys`, not `keyed`).
+                    let noun_there = c.reqs[other].toks.iter().filter(|o| o.id == t.id).all(|o| {
+                        let w = self.surface(other, &[*o]).to_lowercase();
+                        !["ed", "ing"].iter().any(|e| w.ends_with(e))
+                    });
+                    if !noun_there {
+                        continue;
+                    }
+                    if other < i && !c.reqs[other].nfr && !found.iter().any(|(j, _)| *j == other) {
+                        found.push((other, word));
+                    }
+                }
+            }
+            for (j, word) in found {
+                self.add(
+                    i,
+                    j,
+                    EdgeKind::Reference,
+                    true,
+                    format!("only it and {} speak of \"{word}\"", self.id(j)),
+                );
+            }
+        }
+    }
+
     /// Where the text gave no evidence at all: the schema before the code that uses it, the
     /// API before the UI that consumes it, by the closest shared words.
     fn fill_in_by_kind(&mut self) {
@@ -1110,11 +1247,7 @@ impl Builder<'_> {
         let c = self.corpus;
         let mut scores: std::collections::HashMap<usize, (f64, Vec<Id>)> = Default::default();
         let limit = (self.n() / 2).max(2);
-        // Words for the kind of work ("schema", "migration") say nothing about which one.
-        let kind_words: Vec<Id> = ["schema", "table", "migration", "database", "stor", "db"]
-            .iter()
-            .filter_map(|w| c.lex.get(w))
-            .collect();
+        let kind_words = self.kind_words();
         for &w in &c.reqs[i].all {
             if c.is_generic(w) || c.is_common(w) || kind_words.contains(&w) {
                 continue;
@@ -1291,6 +1424,38 @@ fn markers(text: &str) -> Vec<(String, usize, usize)> {
     out
 }
 
+/// Byte ranges of phrases a requirement excludes: from "except", "other than", "without",
+/// 以外 to the end of the clause.
+fn exceptions(text: &str) -> Vec<std::ops::Range<usize>> {
+    let lower = text.to_lowercase();
+    if lower.len() != text.len() {
+        // Japanese: 〜以外 excludes what comes before it in its clause.
+        let mut out = Vec::new();
+        let mut from = 0;
+        while let Some(pos) = text[from..].find("以外") {
+            let at = from + pos;
+            let start = text[..at]
+                .rfind(['。', '、', '：', '（'])
+                .map_or(0, |k| k + 3);
+            out.push(start..at);
+            from = at + "以外".len();
+        }
+        return out;
+    }
+    let mut out = Vec::new();
+    for word in ["except", "excluding", "other than", "besides", "without"] {
+        let mut from = 0;
+        while let Some(pos) = lower[from..].find(word) {
+            let start = from + pos;
+            from = start + word.len();
+            let rest = &lower[from..];
+            let end = rest.find([',', ';', '.', ':', '(']).unwrap_or(rest.len());
+            out.push(start..from + end);
+        }
+    }
+    out
+}
+
 fn contains_word(haystack: &str, needle: &str) -> bool {
     let mut from = 0;
     while let Some(pos) = haystack[from..].find(needle) {
@@ -1321,6 +1486,18 @@ fn adjacent(req: &crate::evidence::Req, a: &Tok, b: &Tok) -> bool {
     let ia = req.toks.iter().position(|t| t.at == a.at);
     let ib = req.toks.iter().position(|t| t.at == b.at);
     matches!((ia, ib), (Some(x), Some(y)) if y == x + 1)
+}
+
+/// A kanji noun used as a verb: `検索して`, `記録する`, `保存し`.
+fn is_suru_verb(text: &str, t: &Tok, c: &Corpus) -> bool {
+    let word = c.lex.word(t.id);
+    if word.is_ascii() {
+        return false;
+    }
+    let after = &text[t.at + word.len()..];
+    ["し", "す", "さ", "せ"]
+        .iter()
+        .any(|v| after.starts_with(v))
 }
 
 fn is_latin(c: &Corpus, id: Id) -> bool {

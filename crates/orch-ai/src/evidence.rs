@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use crate::lexicon::{Id, Lexicon, Tok};
-use crate::text::{code_spans, stem};
+use crate::text::{STOPWORDS, code_spans, stem};
 
 /// Words that name a kind of work, not a thing: never a head, never evidence alone.
 const GENERIC: &[&str] = &[
@@ -108,6 +108,11 @@ const GENERIC: &[&str] = &[
 
 /// Heads of names that abstract a subject: what a requirement about that subject builds on.
 const ABSTRACTIONS: &[&str] = &[
+    "editor",
+    "directory",
+    "catalog",
+    "catalogue",
+    "inventory",
     "trait",
     "interface",
     "registry",
@@ -141,6 +146,12 @@ const ABSTRACTIONS: &[&str] = &[
 /// Abstractions that own data: what they are "for" or "of" is theirs too
 /// (`PostgreSQL schema for users, sessions and reset tokens`), however common the words.
 const DATA_OWNERS: &[&str] = &[
+    "editor",
+    "directory",
+    "catalog",
+    "catalogue",
+    "inventory",
+    "在庫",
     "schema",
     "model",
     "table",
@@ -289,6 +300,11 @@ pub(crate) struct Corpus {
     pub heads: HashMap<Id, Vec<usize>>,
     /// Requirements per abstracted subject word.
     pub subjects: HashMap<Id, Vec<usize>>,
+    /// Requirements per word of their name.
+    pub name_postings: HashMap<Id, Vec<usize>>,
+    /// A word's first user, when that requirement opens its name with it (`会員登録` for
+    /// 会員, `Device binding` for device): it introduces the thing.
+    pub introducer: HashMap<Id, usize>,
     /// Requirements per provided word.
     pub provided: HashMap<Id, Vec<usize>>,
     /// Requirements per endpoint word.
@@ -356,6 +372,8 @@ impl Corpus {
             pairs: HashMap::new(),
             heads: HashMap::new(),
             subjects: HashMap::new(),
+            name_postings: HashMap::new(),
+            introducer: HashMap::new(),
             provided: HashMap::new(),
             endpoints: HashMap::new(),
             overview: HashSet::new(),
@@ -405,6 +423,9 @@ impl Corpus {
             for &head in &req.heads {
                 corpus.heads.entry(head).or_default().push(index);
             }
+            for &w in &req.name {
+                corpus.name_postings.entry(w).or_default().push(index);
+            }
             for &s in &req.subjects {
                 corpus.subjects.entry(s).or_default().push(index);
             }
@@ -413,7 +434,28 @@ impl Corpus {
             }
             corpus.reqs.push(req);
         }
+        corpus.find_introducers();
         corpus
+    }
+
+    /// For each requirement, the first content word of its name when no requirement before
+    /// it uses that word: that requirement introduces it.
+    fn find_introducers(&mut self) {
+        let mut seen: HashSet<Id> = HashSet::new();
+        for (i, req) in self.reqs.iter().enumerate() {
+            let first = req.toks[..req.name_len]
+                .iter()
+                .find(|t| t.content)
+                .map(|t| t.id);
+            if let Some(w) = first
+                && !seen.contains(&w)
+                && !req.nfr
+                && !STOPWORDS.contains(&self.lex.word(w))
+            {
+                self.introducer.insert(w, i);
+            }
+            seen.extend(req.all.iter().copied());
+        }
     }
 
     fn read(&mut self, input: &Input<'_>, provide_verbs: &HashSet<Id>) -> Req {
@@ -568,24 +610,41 @@ impl Corpus {
             let all: Vec<Tok> = conjuncts.iter().flatten().copied().collect();
             conjuncts = vec![all];
         }
+        // "Email and password sign-in": single words before the last conjunct qualify its
+        // head; they are not heads of their own.
+        if conjuncts.len() > 1
+            && conjuncts[..conjuncts.len() - 1]
+                .iter()
+                .all(|c| c.len() <= 1)
+            && conjuncts.last().is_some_and(|c| c.len() >= 2)
+        {
+            conjuncts = vec![conjuncts.pop().expect("checked")];
+        }
         let mut heads = Vec::new();
         let mut abstraction = false;
         for words in &conjuncts {
-            let words: Vec<Id> = words
+            let words: Vec<Tok> = words
                 .iter()
-                .map(|t| t.id)
-                .filter(|&id| !is_version(self.lex.word(id)))
+                .copied()
+                .filter(|t| !is_version(self.lex.word(t.id)))
                 .collect();
             let Some(&last) = words.last() else { continue };
-            abstraction |= self.abstractions.contains(&last);
-            let head = if self.generic.contains(&last) {
+            abstraction |= self.abstractions.contains(&last.id);
+            let head = if self.generic.contains(&last.id) {
+                // The word before a generic head; in a kanji compound, the piece before the
+                // overlapping one (`在庫管理` → 在庫, not 庫管).
+                let back = if words.len() >= 3 && words[words.len() - 2].run == last.run {
+                    3
+                } else {
+                    2
+                };
                 words
                     .len()
-                    .checked_sub(2)
-                    .map(|k| words[k])
+                    .checked_sub(back)
+                    .map(|k| words[k].id)
                     .filter(|id| !self.generic.contains(id))
             } else {
-                Some(last)
+                Some(last.id)
             };
             if let Some(h) = head
                 && !heads.contains(&h)

@@ -1,6 +1,8 @@
 //! Integration tests of orch-ai: one binary, one module per area.
 
 mod clients;
+mod gold;
 mod model_planner;
 mod prds;
 mod props;
+mod scorer;
