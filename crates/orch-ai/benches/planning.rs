@@ -1,5 +1,6 @@
 //! Offline planning of a 2,000-line PRD (target: under 200 ms), in two shapes: a typical
-//! PRD and the worst case where every line is a requirement.
+//! PRD and the worst case where every line is a requirement; and of a 2 MB PRD (about 20,000
+//! requirements; target: under 10 s and under 500 MB), with the peak memory of the process.
 //!
 //! `cargo bench -p orch-ai --bench planning`
 
@@ -114,7 +115,43 @@ fn measure(name: &str, text: &str) {
     );
 }
 
+/// Peak resident memory of this process so far, from `/proc/self/status` (Linux).
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// One 2 MB PRD, planned once (it is measured first, so the peak memory is its own).
+fn two_megabytes() {
+    let mut text = every_line_a_requirement(10);
+    let mut lines = 10;
+    while text.len() < 2_000_000 {
+        lines += 2_000;
+        text = every_line_a_requirement(lines);
+    }
+    let started = Instant::now();
+    let prd = Prd::parse(&text).expect("generated PRD parses");
+    let outcome = plan_heuristic(&prd, Strategy::Auto);
+    outcome.plan.validate().expect("valid plan");
+    let elapsed = started.elapsed();
+    let json = serde_json::to_vec(&outcome).expect("serializable");
+    println!(
+        "2 MB PRD: {:.2} MB, {} tasks, {} dependencies, {} conflict groups, JSON {:.1} MB: \
+         {:.2} s, peak memory {} (targets: 10 s, 500 MB)",
+        text.len() as f64 / 1e6,
+        outcome.plan.tasks.len(),
+        outcome.edges.len(),
+        outcome.conflicts.len(),
+        json.len() as f64 / 1e6,
+        elapsed.as_secs_f64(),
+        peak_rss_mb().map_or("unknown".to_owned(), |mb| format!("{mb:.0} MB")),
+    );
+}
+
 fn main() {
+    two_megabytes();
     println!("offline planning, parse + plan + validate (target: under 200 ms for 2,000 lines)");
     measure("typical", &typical(2_000));
     measure("every line a requirement", &every_line_a_requirement(2_000));

@@ -2,20 +2,18 @@
 //! The prediction is a convention (where such work usually lives), written into the plan so
 //! a person can correct it; the worktree layer later reports changes outside it.
 
-use orch_core::{Category, EpicId, Task, TaskId, overlapping_scopes};
+use orch_core::{Category, EpicId, Task, TaskId, scope_groups};
 use serde::Serialize;
 
 use crate::text::{domain_words_in_order, has_word};
 
-/// Two tasks that must not run at once, and the files they would share.
+/// Tasks that must not run at once: they share a file scope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Conflict {
-    /// The earlier task in plan order.
-    pub a: TaskId,
-    /// The later one.
-    pub b: TaskId,
-    /// Overlapping scope entries, `a`'s then `b`'s.
-    pub files: Vec<(String, String)>,
+    /// The scope entry they all touch (or lie within).
+    pub scope: String,
+    /// The tasks, in plan order.
+    pub tasks: Vec<TaskId>,
 }
 
 /// The files a task is expected to touch: the paths the PRD names for it (in backticks),
@@ -105,25 +103,14 @@ fn named_paths(title: &str, text: &str) -> Vec<String> {
     out
 }
 
-/// Every pair of tasks whose predicted scopes overlap.
+/// The groups of tasks whose predicted scopes overlap: linear in the scopes, where listing
+/// every pair would grow with the square of the tasks sharing one.
 pub fn conflicts(tasks: &[Task]) -> Vec<Conflict> {
-    overlapping_scopes(tasks)
+    scope_groups(tasks)
         .into_iter()
-        .filter(|o| {
-            let (a, b) = (&tasks[o.a], &tasks[o.b]);
-            !a.depends_on.contains(&b.id) && !b.depends_on.contains(&a.id)
-        })
-        .map(|o| {
-            let (a, b) = (&tasks[o.a], &tasks[o.b]);
-            Conflict {
-                a: a.id.clone(),
-                b: b.id.clone(),
-                files: o
-                    .entries
-                    .iter()
-                    .map(|&(ea, eb)| (a.files[ea].clone(), b.files[eb].clone()))
-                    .collect(),
-            }
+        .map(|g| Conflict {
+            scope: g.scope.unwrap_or_default(),
+            tasks: g.tasks.iter().map(|&i| tasks[i].id.clone()).collect(),
         })
         .collect()
 }

@@ -119,7 +119,10 @@ pub struct DepGraph {
     index: HashMap<TaskId, usize>,
     deps: Vec<Vec<usize>>,
     dependents: Vec<Vec<usize>>,
-    conflicts: Vec<BTreeSet<usize>>,
+    /// Conflicts declared in `conflicts_with` (both sides).
+    declared: Vec<BTreeSet<usize>>,
+    /// File scopes, indexed: overlaps are found per task, never stored as all pairs.
+    scopes: ScopeIndex,
     estimates: Vec<u64>,
     priorities: Vec<Priority>,
     topo_order: Vec<usize>,
@@ -171,7 +174,7 @@ impl DepGraph {
         let n = plan.tasks.len();
         let mut deps = vec![Vec::new(); n];
         let mut dependents = vec![Vec::new(); n];
-        let mut conflicts = vec![BTreeSet::new(); n];
+        let mut declared = vec![BTreeSet::new(); n];
         for (i, task) in plan.tasks.iter().enumerate() {
             for dep in &task.depends_on {
                 let j = *index.get(dep).ok_or_else(|| PlanError::UnknownDependency {
@@ -198,15 +201,15 @@ impl DepGraph {
                         field: "conflicts_with",
                     });
                 }
-                conflicts[i].insert(j);
-                conflicts[j].insert(i);
+                declared[i].insert(j);
+                declared[j].insert(i);
             }
         }
         for list in deps.iter_mut().chain(dependents.iter_mut()) {
             list.sort_unstable();
             list.dedup();
         }
-        add_file_scope_conflicts(plan, &mut conflicts);
+        let scopes = ScopeIndex::new(&plan.tasks);
 
         let ids: Vec<TaskId> = plan.tasks.iter().map(|t| t.id.clone()).collect();
         let topo_order =
@@ -238,7 +241,8 @@ impl DepGraph {
             index,
             deps,
             dependents,
-            conflicts,
+            declared,
+            scopes,
             estimates,
             priorities: plan.tasks.iter().map(|t| t.priority).collect(),
             topo_order,
@@ -278,18 +282,51 @@ impl DepGraph {
     }
 
     /// Tasks that must not run at the same time as task `i`: declared in `conflicts_with`
-    /// (either side) or sharing file scope (see [`scopes_overlap`]).
-    pub fn conflicts(&self, i: usize) -> &BTreeSet<usize> {
-        &self.conflicts[i]
+    /// (either side) or sharing file scope (see [`scopes_overlap`]). Computed from an index
+    /// on each call: cheap per task, and nothing quadratic is stored.
+    pub fn conflicts(&self, i: usize) -> BTreeSet<usize> {
+        let mut out = self.declared[i].clone();
+        out.extend(self.scopes.overlapping(i));
+        out
     }
 
-    /// Every conflicting pair once, `(a, b)` with `a < b`.
+    /// Whether task `i` must not run alongside any of `others` (typically the few active
+    /// tasks): what the scheduler asks, at a cost proportional to `others`.
+    pub fn clashes_with(&self, i: usize, others: &[usize]) -> bool {
+        others
+            .iter()
+            .any(|&o| o != i && (self.declared[i].contains(&o) || self.scopes.overlap(i, o)))
+    }
+
+    /// Every conflicting pair once, `(a, b)` with `a < b`. Its size is what it is: on a
+    /// plan where hundreds of tasks share one scope, prefer [`DepGraph::conflict_groups`].
     pub fn conflict_pairs(&self) -> Vec<(usize, usize)> {
         let mut pairs = Vec::new();
-        for (a, set) in self.conflicts.iter().enumerate() {
-            pairs.extend(set.iter().filter(|&&b| b > a).map(|&b| (a, b)));
+        for a in 0..self.len() {
+            pairs.extend(
+                self.conflicts(a)
+                    .into_iter()
+                    .filter(|&b| b > a)
+                    .map(|b| (a, b)),
+            );
         }
         pairs
+    }
+
+    /// Tasks that share file scope, as groups: the scope and every task touching it. Linear
+    /// in the plan's scope entries (plus what nested scopes cover), where pairs would be
+    /// quadratic. Declared `conflicts_with` pairs come as groups of two.
+    pub fn conflict_groups(&self) -> Vec<ConflictGroup> {
+        let mut out = self.scopes.groups();
+        for (a, set) in self.declared.iter().enumerate() {
+            for &b in set.iter().filter(|&&b| b > a) {
+                out.push(ConflictGroup {
+                    scope: None,
+                    tasks: vec![a, b],
+                });
+            }
+        }
+        out
     }
 
     /// Estimate of task `i` in minutes.
@@ -533,10 +570,136 @@ pub fn scopes_overlap(a: &str, b: &str) -> bool {
     a.covers(b.key()) || b.covers(a.key())
 }
 
-fn add_file_scope_conflicts(plan: &Plan, conflicts: &mut [BTreeSet<usize>]) {
-    for overlap in overlapping_scopes(&plan.tasks) {
-        conflicts[overlap.a].insert(overlap.b);
-        conflicts[overlap.b].insert(overlap.a);
+/// Tasks that must not run at once, and why: the file scope they share (`None` for a
+/// declared `conflicts_with`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConflictGroup {
+    /// The scope entry every task of the group touches (or lies within).
+    pub scope: Option<String>,
+    /// Task indices, ascending.
+    pub tasks: Vec<usize>,
+}
+
+/// The groups of tasks sharing file scope (see [`DepGraph::conflict_groups`]), without
+/// validating the plan first.
+pub fn scope_groups(tasks: &[crate::Task]) -> Vec<ConflictGroup> {
+    ScopeIndex::new(tasks).groups()
+}
+
+/// File-scope entries of a plan, indexed by their literal part: what covers a key is found
+/// by looking up its prefixes and parent directories, what a key covers by a range of the
+/// sorted keys.
+#[derive(Debug, Clone, Default)]
+struct ScopeIndex {
+    /// (task, scope) per entry.
+    entries: Vec<(usize, Scope)>,
+    /// Entries per task.
+    of_task: Vec<Vec<usize>>,
+    globs: HashMap<String, Vec<usize>>,
+    exact: HashMap<String, Vec<usize>>,
+    /// Every key, sorted, with its entries.
+    sorted: std::collections::BTreeMap<String, Vec<usize>>,
+}
+
+impl ScopeIndex {
+    fn new(tasks: &[crate::Task]) -> ScopeIndex {
+        let mut index = ScopeIndex {
+            of_task: vec![Vec::new(); tasks.len()],
+            ..ScopeIndex::default()
+        };
+        for (i, task) in tasks.iter().enumerate() {
+            for entry in &task.files {
+                let scope = Scope::parse(entry);
+                let e = index.entries.len();
+                match &scope {
+                    Scope::Prefix(k) => index.globs.entry(k.clone()).or_default().push(e),
+                    Scope::Exact(k) => index.exact.entry(k.clone()).or_default().push(e),
+                }
+                index
+                    .sorted
+                    .entry(scope.key().to_owned())
+                    .or_default()
+                    .push(e);
+                index.entries.push((i, scope));
+                index.of_task[i].push(e);
+            }
+        }
+        index
+    }
+
+    /// Entries that cover `key`: globs whose literal part is a prefix of it, exact paths
+    /// equal to it or to one of its parent directories.
+    fn coverers<'s>(&'s self, key: &'s str) -> impl Iterator<Item = usize> + 's {
+        let by_glob = (0..=key.len())
+            .filter(move |&end| key.is_char_boundary(end))
+            .flat_map(move |end| self.globs.get(&key[..end]).into_iter().flatten());
+        let by_dir = std::iter::once("")
+            .chain(key.match_indices('/').map(move |(slash, _)| &key[..slash]))
+            .chain(std::iter::once(key))
+            .flat_map(move |k| self.exact.get(k).into_iter().flatten());
+        by_glob.chain(by_dir).copied()
+    }
+
+    /// Entries that `scope` covers.
+    fn covered<'s>(&'s self, scope: &'s Scope) -> impl Iterator<Item = usize> + 's {
+        let key = scope.key();
+        self.sorted
+            .range(key.to_owned()..)
+            .take_while(move |(k, _)| k.starts_with(key))
+            .filter(move |(k, _)| scope.covers(k))
+            .flat_map(|(_, es)| es.iter().copied())
+    }
+
+    /// Tasks whose scope overlaps task `i`'s.
+    fn overlapping(&self, i: usize) -> BTreeSet<usize> {
+        let mut out = BTreeSet::new();
+        for &e in &self.of_task[i] {
+            let scope = &self.entries[e].1;
+            for other in self.coverers(scope.key()).chain(self.covered(scope)) {
+                out.insert(self.entries[other].0);
+            }
+        }
+        out.remove(&i);
+        out
+    }
+
+    fn overlap(&self, a: usize, b: usize) -> bool {
+        self.of_task[a].iter().any(|&x| {
+            self.of_task[b].iter().any(|&y| {
+                let (sx, sy) = (&self.entries[x].1, &self.entries[y].1);
+                sx.covers(sy.key()) || sy.covers(sx.key())
+            })
+        })
+    }
+
+    /// One group per distinct scope key covering two or more tasks (identical groups once).
+    fn groups(&self) -> Vec<ConflictGroup> {
+        let mut groups: Vec<ConflictGroup> = Vec::new();
+        let mut seen: std::collections::HashSet<Vec<usize>> = Default::default();
+        for (key, es) in &self.sorted {
+            // A glob at a key covers all an exact path there does, and more.
+            let scope = es
+                .iter()
+                .map(|&e| &self.entries[e].1)
+                .find(|s| matches!(s, Scope::Prefix(_)))
+                .unwrap_or(&self.entries[es[0]].1);
+            let mut tasks: BTreeSet<usize> = es.iter().map(|&e| self.entries[e].0).collect();
+            tasks.extend(self.covered(scope).map(|e| self.entries[e].0));
+            if tasks.len() < 2 {
+                continue;
+            }
+            let tasks: Vec<usize> = tasks.into_iter().collect();
+            if seen.insert(tasks.clone()) {
+                groups.push(ConflictGroup {
+                    scope: Some(match scope {
+                        Scope::Prefix(_) => format!("{key}*"),
+                        Scope::Exact(_) => key.clone(),
+                    }),
+                    tasks,
+                });
+            }
+        }
+        groups
     }
 }
 

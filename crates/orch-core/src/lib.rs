@@ -59,7 +59,8 @@ pub use config::{
 };
 pub use event::Event;
 pub use graph::{
-    CriticalPath, DepGraph, PlanError, ScopeOverlap, overlapping_scopes, scopes_overlap,
+    ConflictGroup, CriticalPath, DepGraph, PlanError, ScopeOverlap, overlapping_scopes,
+    scope_groups, scopes_overlap,
 };
 pub use id::{EpicId, IdError, MAX_ID_LEN, TaskId, slugify, validate_name};
 pub use plan::{

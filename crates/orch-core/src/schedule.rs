@@ -71,13 +71,14 @@ pub fn next_tasks(graph: &DepGraph, statuses: &[TaskStatus], free_slots: usize) 
         .collect();
     candidates.sort_unstable_by_key(|&i| priority_key(graph, i));
 
+    // Checked against the few active tasks and picks, never against all conflicts.
+    let mut busy: Vec<usize> = (0..graph.len())
+        .filter(|&i| statuses[i].is_active())
+        .collect();
     let mut picked = Vec::with_capacity(free_slots.min(candidates.len()));
     for i in candidates {
-        let clashes = graph
-            .conflicts(i)
-            .iter()
-            .any(|&c| statuses[c].is_active() || picked.contains(&c));
-        if !clashes {
+        if !graph.clashes_with(i, &busy) {
+            busy.push(i);
             picked.push(i);
             if picked.len() == free_slots {
                 break;

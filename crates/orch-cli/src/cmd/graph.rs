@@ -13,9 +13,16 @@ use crate::repo::RepoPaths;
 struct GraphView<'a> {
     waves: Vec<Vec<&'a str>>,
     edges: Vec<Edge<'a>>,
-    conflicts: Vec<[&'a str; 2]>,
+    /// Groups of tasks that share file scope (or declared a conflict): never two at once.
+    conflicts: Vec<ConflictView<'a>>,
     critical_path: Vec<&'a str>,
     critical_path_minutes: u64,
+}
+
+#[derive(Serialize)]
+struct ConflictView<'a> {
+    scope: Option<String>,
+    tasks: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -59,9 +66,12 @@ pub fn run(repo: &RepoPaths, args: &GraphArgs) -> CliResult {
                     })
                     .collect(),
                 conflicts: graph
-                    .conflict_pairs()
+                    .conflict_groups()
                     .into_iter()
-                    .map(|(a, b)| [id(a), id(b)])
+                    .map(|g| ConflictView {
+                        scope: g.scope,
+                        tasks: g.tasks.into_iter().map(id).collect(),
+                    })
                     .collect(),
                 critical_path: critical.tasks.iter().map(|t| t.as_str()).collect(),
                 critical_path_minutes: critical.total_minutes,
@@ -114,11 +124,15 @@ fn render_text(plan: &Plan, graph: &DepGraph) -> String {
         minutes(critical.total_minutes),
         path.join(" → ")
     ));
-    let pairs = graph.conflict_pairs();
-    if !pairs.is_empty() {
+    let groups = graph.conflict_groups();
+    if !groups.is_empty() {
         out.push_str("Never at the same time:\n");
-        for (a, b) in pairs {
-            out.push_str(&format!("  {} ⟷ {}\n", graph.id(a), graph.id(b)));
+        for g in groups {
+            let ids: Vec<&str> = g.tasks.iter().map(|&i| graph.id(i).as_str()).collect();
+            let why = g
+                .scope
+                .map_or("declared".to_owned(), |s| format!("share {s}"));
+            out.push_str(&format!("  {} ({why})\n", ids.join(" ⟷ ")));
         }
     }
     out

@@ -16,10 +16,22 @@ use crate::error::{CliError, CliResult};
 use crate::output::{minutes, print_json, truncate};
 use crate::repo::RepoPaths;
 
+/// From this many requirements on, `orch plan` reports progress on stderr.
+const LONG_PRD: usize = 1_000;
+
 /// The PRD as stored beside the plan, for the excerpts in task instructions.
 pub const STORED_PRD: &str = "prd.md";
 
 fn read_prd(path: &Path) -> CliResult<Prd> {
+    if path.is_dir() {
+        return Err(CliError::new(
+            exit_code::INVALID_INPUT,
+            format!(
+                "{} is a directory; give the PRD's markdown file",
+                path.display()
+            ),
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|e| {
         let code = if e.kind() == std::io::ErrorKind::NotFound {
             exit_code::NOT_FOUND
@@ -76,6 +88,17 @@ pub fn plan(repo: Option<&RepoPaths>, args: &PlanArgs) -> CliResult {
         .as_deref()
         .expect("clap requires the PRD without a subcommand");
     let prd = read_prd(path)?;
+    // A long PRD takes seconds: say so on stderr (stdout may be JSON).
+    let requirements: usize = prd.work_sections().map(|s| s.items.len()).sum();
+    let started = std::time::Instant::now();
+    let long = requirements >= LONG_PRD;
+    if long {
+        eprintln!(
+            "orch plan: {requirements} requirements in {} ({}); finding dependencies and scopes…",
+            path.display(),
+            prd.encoding
+        );
+    }
     let strategy: Strategy = args
         .strategy
         .parse()
@@ -97,6 +120,14 @@ pub fn plan(repo: Option<&RepoPaths>, args: &PlanArgs) -> CliResult {
     let log = decision_log(repo);
     let outcome = runtime()?.block_on(plan_prd(&prd, strategy, model.as_deref(), log.as_ref()));
     let graph = outcome.plan.validate()?;
+    if long {
+        eprintln!(
+            "orch plan: planned {} tasks and {} dependencies in {:.1} s",
+            outcome.plan.tasks.len(),
+            outcome.edges.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
 
     if let Some(out) = &args.out {
         let format = PlanFormat::from_path(out).ok_or_else(|| {
@@ -236,21 +267,15 @@ fn print_summary(outcome: &PlanOutcome, graph: &orch_core::DepGraph) {
         }
     }
     if !outcome.conflicts.is_empty() {
-        println!("\nNever at the same time (overlapping files):");
+        println!("\nNever at the same time (shared files):");
         for c in &outcome.conflicts {
-            let files: Vec<String> = c
-                .files
-                .iter()
-                .take(2)
-                .map(|(a, b)| {
-                    if a == b {
-                        a.clone()
-                    } else {
-                        format!("{a} ~ {b}")
-                    }
-                })
-                .collect();
-            println!("  {} ↔ {}: {}", c.a, c.b, files.join(", "));
+            let ids: Vec<&str> = c.tasks.iter().map(|t| t.as_str()).collect();
+            let shown = if ids.len() > 8 {
+                format!("{} and {} more", ids[..8].join(", "), ids.len() - 8)
+            } else {
+                ids.join(", ")
+            };
+            println!("  {}: {shown}", c.scope);
         }
     }
     for note in &outcome.notes {

@@ -128,6 +128,23 @@ proptest! {
             .into_iter()
             .map(|o| (o.a, o.b, o.entries))
             .collect();
-        prop_assert_eq!(found, expected);
+        prop_assert_eq!(&found, &expected);
+        // The graph answers the same per task, and per pair for the scheduler, from its index.
+        let graph = plan.validate().unwrap();
+        for a in 0..scopes.len() {
+            let pairwise: std::collections::BTreeSet<usize> = expected
+                .iter()
+                .filter_map(|(x, y, _)| if *x == a { Some(*y) } else if *y == a { Some(*x) } else { None })
+                .collect();
+            prop_assert_eq!(graph.conflicts(a), pairwise.clone());
+            for b in 0..scopes.len() {
+                prop_assert_eq!(graph.clashes_with(a, &[b]), pairwise.contains(&b));
+            }
+        }
+        // Every pair shows up in some group.
+        let groups = graph.conflict_groups();
+        for (a, b, _) in &expected {
+            prop_assert!(groups.iter().any(|g| g.tasks.contains(a) && g.tasks.contains(b)), "{a} {b} {groups:?}");
+        }
     }
 }

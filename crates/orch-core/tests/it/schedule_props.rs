@@ -41,7 +41,7 @@ proptest! {
                     prop_assert_eq!(statuses[d], TaskStatus::Completed, "open dependency");
                 }
             }
-            for &c in g.conflicts(i) {
+            for c in g.conflicts(i) {
                 prop_assert!(!statuses[c].is_active(), "conflicts with an active task");
                 prop_assert!(!picked[..k].contains(&c), "two conflicting picks");
             }
