@@ -260,6 +260,11 @@ impl Builder<'_> {
             return;
         }
         if !self.graph.add(from, to) {
+            // A reference that would close a cycle is the other side of a mutual mention:
+            // not worth a note.
+            if kind == EdgeKind::Reference {
+                return;
+            }
             self.note(format!(
                 "left out {} → {} ({reason}): it would close a cycle",
                 ids(from),
@@ -330,7 +335,13 @@ impl Builder<'_> {
                     .copied()
                     .filter(|t| t.at >= start && t.at < end)
                     .collect();
+                let spans = backtick_ranges(self.text(i));
                 for conjunct in self.conjuncts(&toks) {
+                    // A code span names what it names: its owner is found by the span.
+                    let in_code = |t: &Tok| spans.iter().any(|r| r.contains(&t.at));
+                    if conjunct.iter().all(|t| !t.content || in_code(t)) {
+                        continue;
+                    }
                     let phrase = self.surface(i, &conjunct);
                     match self.resolve(&conjunct, i) {
                         Resolved::One(j) => self.add(
@@ -382,9 +393,13 @@ impl Builder<'_> {
             }
         }
         // A code span belongs to the first requirement that names it.
-        let spans = self.corpus.reqs[i].spans.clone();
+        let spans: Vec<String> = crate::text::code_spans(self.text(i))
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         for span in spans.iter().filter(|s| s.len() >= 3) {
-            let owner = (0..i).find(|&j| self.corpus.reqs[j].spans.contains(span));
+            let lower = span.to_lowercase();
+            let owner = (0..i).find(|&j| self.corpus.reqs[j].spans.contains(&lower));
             if let Some(j) = owner {
                 self.add(
                     i,
@@ -1422,6 +1437,16 @@ fn markers(text: &str) -> Vec<(String, usize, usize)> {
         }
     }
     out
+}
+
+/// Byte ranges of the text between backticks.
+fn backtick_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
+    let ticks: Vec<usize> = text.match_indices('`').map(|(k, _)| k).collect();
+    ticks
+        .chunks(2)
+        .filter(|c| c.len() == 2)
+        .map(|c| c[0]..c[1])
+        .collect()
 }
 
 /// Byte ranges of phrases a requirement excludes: from "except", "other than", "without",

@@ -700,7 +700,9 @@ impl Corpus {
     pub fn name_text<'t>(&self, i: usize, text: &'t str) -> &'t str {
         let req = &self.reqs[i];
         match (req.toks.first(), req.toks.get(req.name_len)) {
-            (Some(_), Some(end)) => text[..end.at].trim_end_matches([' ', ',', ':', '：', '(']),
+            (Some(_), Some(end)) => {
+                text[..end.at].trim_end_matches([' ', ',', ':', '：', '(', '`', ';', '.', '、'])
+            }
             _ => text,
         }
         .trim()
@@ -854,12 +856,14 @@ fn looks_like_verb(toks: &[Tok], i: usize, text: &str) -> bool {
         ]
         .contains(&w)
     });
-    let function_word = next_word.as_deref().is_some_and(|w| {
-        [
-            "to", "the", "a", "an", "with", "into", "from", "every", "each", "all",
-        ]
-        .contains(&w)
-    });
+    // After a plural: a participle before any function word (`Passwords hashed with`), or
+    // a bare verb before `to` or an article (`workers subscribe to`; not `Notes schema
+    // with`).
+    let participle = word.ends_with("ed") && next.is_some_and(|n| !n.content);
+    let function_word = participle
+        || next_word
+            .as_deref()
+            .is_some_and(|w| ["to", "the", "a", "an", "every", "each", "all"].contains(&w));
     let prev = surface(i - 1).to_ascii_lowercase();
     let plural_before = toks[i - 1].content && prev.ends_with('s') && !prev.ends_with("ss");
     (word.ends_with('s') && !word.ends_with("ss") && determiner)

@@ -43,6 +43,7 @@ mod model_planner;
 mod planner;
 mod prd;
 mod questions;
+mod repo_map;
 mod roles;
 mod scope;
 mod strategy;
@@ -59,10 +60,14 @@ pub use model::{
     AnthropicClient, BoxFuture, ClaudeCliClient, LanguageModel, ModelError, ModelReply,
     ModelRequest, ModelSettings, OpenAiClient, Provider, RetryPolicy, ScriptedModel,
 };
-pub use model_planner::{PLAN_SCHEMA, plan_prd, validate_model_plan};
-pub use planner::{PlanOutcome, PlanSource, TaskProvides, plan_heuristic};
+pub use model_planner::{
+    DEFAULT_BUDGET, PLAN_SCHEMA, PlanOptions, plan_prd, plan_with, uncovered_requirements,
+    validate_model_plan,
+};
+pub use planner::{PlanOutcome, PlanSource, TaskProvides, plan_heuristic, plan_heuristic_in};
 pub use prd::{MAX_PRD_BYTES, Prd, PrdError, Requirement, RequirementForm, Section, SectionRole};
 pub use questions::{Question, heuristic_questions, prd_questions};
+pub use repo_map::{Conventions, MAX_PATHS, Module, RepoMap};
 pub use roles::role_of;
-pub use scope::{Conflict, predict_files};
+pub use scope::{Conflict, ScopeRequest, predict_files, predict_scope};
 pub use strategy::{Strategy, detect as detect_strategy};

@@ -3,16 +3,18 @@
 //! invalid plan is never returned.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
-use orch_core::{Category, Epic, EpicId, Plan, Task, TaskId};
+use orch_core::{Category, Epic, EpicId, Plan, Task, TaskId, sanitize_line, sanitize_terminal};
 use serde_json::Value;
 
 use crate::decision_log::DecisionLog;
 use crate::deps::{Edge, EdgeKind};
 use crate::model::{LanguageModel, ModelRequest};
-use crate::planner::{PlanOutcome, PlanSource, plan_heuristic};
+use crate::planner::{PlanOutcome, PlanSource, plan_heuristic_in};
 use crate::prd::Prd;
-use crate::scope::conflicts;
+use crate::repo_map::RepoMap;
+use crate::scope::{conflicts, inside_repository};
 use crate::strategy::Strategy;
 
 const SYSTEM: &str = "You are the planner of orch, a tool that runs many AI coding agents on one \
@@ -38,6 +40,29 @@ pub const PLAN_SCHEMA: &str = r#"{
   }]
 }"#;
 
+/// What planning a PRD needs beyond the PRD: the strategy, the repository, the model (none
+/// for offline), the decision log and the time the whole of it may take.
+#[derive(Clone, Copy)]
+pub struct PlanOptions<'a> {
+    pub strategy: Strategy,
+    /// The target repository's layout (scopes and the model's prompt).
+    pub repo: &'a RepoMap,
+    pub model: Option<&'a dyn LanguageModel>,
+    pub log: Option<&'a DecisionLog>,
+    /// Bound on the whole model planning: requests, retries and the repair round.
+    pub budget: Duration,
+}
+
+impl std::fmt::Debug for PlanOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlanOptions")
+            .field("strategy", &self.strategy)
+            .field("model", &self.model.map(|m| m.describe()))
+            .field("budget", &self.budget)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Plans with `model` when given, else offline. Model failures and invalid plans end in the
 /// heuristic plan with [`PlanSource::Fallback`] saying why; decisions go to `log`.
 pub async fn plan_prd(
@@ -46,13 +71,62 @@ pub async fn plan_prd(
     model: Option<&dyn LanguageModel>,
     log: Option<&DecisionLog>,
 ) -> PlanOutcome {
-    let Some(model) = model else {
-        return plan_heuristic(prd, strategy);
+    let repo = RepoMap::empty();
+    plan_with(
+        prd,
+        &PlanOptions {
+            strategy,
+            repo: &repo,
+            model,
+            log,
+            budget: DEFAULT_BUDGET,
+        },
+    )
+    .await
+}
+
+/// The default bound on a whole model planning.
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(120);
+
+/// Plans a PRD as `options` say: offline, or with a model held to the same bar as the
+/// offline planner (every requirement covered, scopes inside the repository, no cycle, text
+/// safe to print), within `options.budget`.
+pub async fn plan_with(prd: &Prd, options: &PlanOptions<'_>) -> PlanOutcome {
+    let strategy = options.strategy;
+    let Some(model) = options.model else {
+        return plan_heuristic_in(prd, strategy, options.repo);
     };
     let mut errors: Vec<String> = Vec::new();
+    let asked =
+        tokio::time::timeout(options.budget, ask_model(prd, options, model, &mut errors)).await;
+    match asked {
+        Ok(Some(outcome)) => return outcome,
+        Ok(None) => {}
+        Err(_) => errors.push(format!(
+            "no valid plan within the planning limit of {} s (`ai.plan_timeout_seconds`)",
+            options.budget.as_secs()
+        )),
+    }
+    let mut outcome = plan_heuristic_in(prd, strategy, options.repo);
+    outcome.source = PlanSource::Fallback {
+        model: model.describe(),
+        errors,
+    };
+    outcome
+}
+
+/// Up to two rounds with the model; `None` when neither gave a usable plan (`errors` say
+/// why).
+async fn ask_model(
+    prd: &Prd,
+    options: &PlanOptions<'_>,
+    model: &dyn LanguageModel,
+    errors: &mut Vec<String>,
+) -> Option<PlanOutcome> {
+    let strategy = options.strategy;
     let mut request = ModelRequest {
         system: SYSTEM.into(),
-        prompt: first_prompt(prd, strategy),
+        prompt: first_prompt(prd, strategy, options.repo),
         max_tokens: 16_000,
     };
     for round in 0..2 {
@@ -60,32 +134,116 @@ pub async fn plan_prd(
             Ok(reply) => reply,
             Err(e) => {
                 errors.push(format!("the model request failed: {e}"));
-                record(log, model, &request.prompt, "", &errors);
-                break;
+                record(options.log, model, &request.prompt, "", errors);
+                return None;
             }
         };
-        match validate_model_plan(&reply.text, &prd.title, strategy) {
+        let checked = validate_model_plan(&reply.text, &prd.title, strategy)
+            .and_then(|outcome| hold_to_the_bar(outcome, prd, options.repo));
+        match checked {
             Ok(mut outcome) => {
                 outcome.source = PlanSource::Model {
                     model: model.describe(),
                     repaired: round == 1,
                 };
-                record(log, model, &request.prompt, &reply.text, &[]);
-                return outcome;
+                record(options.log, model, &request.prompt, &reply.text, &[]);
+                return Some(outcome);
             }
             Err(problems) => {
-                record(log, model, &request.prompt, &reply.text, &problems);
+                record(options.log, model, &request.prompt, &reply.text, &problems);
                 errors.extend(problems.iter().map(|p| format!("round {}: {p}", round + 1)));
                 request.prompt = repair_prompt(prd, strategy, &reply.text, &problems);
             }
         }
     }
-    let mut outcome = plan_heuristic(prd, strategy);
-    outcome.source = PlanSource::Fallback {
-        model: model.describe(),
-        errors,
+    None
+}
+
+/// The checks a structurally valid model plan must also pass: it covers every requirement
+/// of the PRD and keeps its file scopes inside the repository. Text is made safe to print.
+fn hold_to_the_bar(
+    mut outcome: PlanOutcome,
+    prd: &Prd,
+    _repo: &RepoMap,
+) -> Result<PlanOutcome, Vec<String>> {
+    let mut problems = Vec::new();
+    for task in &outcome.plan.tasks {
+        for file in task.files.iter().filter(|f| !inside_repository(f)) {
+            problems.push(format!(
+                "task `{}` has the file scope `{}`, outside the repository: scopes are relative paths without `..`",
+                task.id,
+                sanitize_line(file)
+            ));
+        }
+    }
+    let missed = uncovered_requirements(prd, &outcome.plan.tasks);
+    if !missed.is_empty() {
+        problems.push(format!(
+            "{} of the PRD's requirements have no task: {}",
+            missed.len(),
+            missed
+                .iter()
+                .take(20)
+                .map(|m| format!("\"{m}\""))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    // Whatever the model wrote is printed by orch later: no control sequences.
+    for epic in &mut outcome.plan.epics {
+        epic.name = sanitize_line(&epic.name);
+        epic.goal = sanitize_line(&epic.goal);
+    }
+    for task in &mut outcome.plan.tasks {
+        task.title = sanitize_line(&task.title);
+        task.description = sanitize_terminal(&task.description).into_owned();
+        for a in &mut task.acceptance {
+            *a = sanitize_line(a);
+        }
+    }
+    outcome.strategy_reason = sanitize_line(&outcome.strategy_reason);
+    for edge in &mut outcome.edges {
+        edge.reason = sanitize_line(&edge.reason);
+    }
+    Ok(outcome)
+}
+
+/// Requirements of the PRD no task covers: a requirement is covered when some task's title
+/// and description hold at least half of its telling words.
+pub fn uncovered_requirements(prd: &Prd, tasks: &[Task]) -> Vec<String> {
+    let mut lex = crate::lexicon::Lexicon::default();
+    let words = |lex: &mut crate::lexicon::Lexicon, text: &str| -> BTreeSet<u32> {
+        lex.tokenize(text)
+            .into_iter()
+            .filter(|t| t.content)
+            .map(|t| t.id)
+            .collect()
     };
-    outcome
+    let task_words: Vec<BTreeSet<u32>> = tasks
+        .iter()
+        .map(|t| words(&mut lex, &format!("{} {}", t.title, t.description)))
+        .collect();
+    let mut missed = Vec::new();
+    for section in prd.work_sections() {
+        for req in &section.items {
+            let wanted = words(&mut lex, &req.text);
+            if wanted.is_empty() {
+                continue;
+            }
+            let best = task_words
+                .iter()
+                .map(|t| t.intersection(&wanted).count())
+                .max()
+                .unwrap_or(0);
+            if best * 2 < wanted.len() {
+                missed.push(crate::text::title_of(&req.text));
+            }
+        }
+    }
+    missed
 }
 
 fn record(
@@ -119,12 +277,34 @@ each phase after the previous; function: by product area; generic: by role such 
     }
 }
 
-fn first_prompt(prd: &Prd, strategy: Strategy) -> String {
+fn first_prompt(prd: &Prd, strategy: Strategy, repo: &RepoMap) -> String {
+    let mut requirements = String::new();
+    for section in prd.work_sections() {
+        for req in &section.items {
+            requirements.push_str(&format!("- [{}] {}\n", section.heading, req.text));
+        }
+    }
+    let modules: Vec<&str> = repo
+        .modules
+        .iter()
+        .take(60)
+        .map(|m| m.path.as_str())
+        .collect();
     format!(
-        "{}\n\nRules: every task has at least one acceptance criterion; dependencies only name task ids in this plan \
-and never form a cycle; every dependency says why; ids use only letters, digits, `-` and `_`.\n\n\
-Answer with JSON of exactly this shape:\n{PLAN_SCHEMA}\n\nThe PRD:\n\n{}",
+        "{}\n\nRules: every requirement listed below is covered by at least one task; every task has at least one \
+acceptance criterion; dependencies only name task ids in this plan and never form a cycle; every dependency says why; \
+ids use only letters, digits, `-` and `_`; `files` are paths relative to the repository root (never absolute, never \
+`..`), existing modules where they fit, and include where the task's tests go.\n\n\
+Answer with JSON of exactly this shape:\n{PLAN_SCHEMA}\n\nThe repository: {}\nExisting modules: {}\n\n\
+The requirements ({} of them):\n{requirements}\nThe PRD:\n\n{}",
         strategy_line(strategy),
+        repo.summary(),
+        if modules.is_empty() {
+            "none".to_owned()
+        } else {
+            modules.join(", ")
+        },
+        prd.work_sections().map(|s| s.items.len()).sum::<usize>(),
         prd.text
     )
 }

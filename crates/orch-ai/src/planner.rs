@@ -11,8 +11,9 @@ use crate::classify::{category_of, estimate_of};
 use crate::deps::{Edge, Request, analyse};
 use crate::evidence::Provides;
 use crate::prd::{Prd, SectionRole};
+use crate::repo_map::RepoMap;
 use crate::roles::is_container_heading;
-use crate::scope::{Conflict, conflicts, predict_files};
+use crate::scope::{Conflict, ScopeRequest, conflicts, predict_scope};
 use crate::strategy::{Strategy, detect, is_layer_heading, is_phase_heading, is_role_heading};
 use crate::text::{code_spans, domain_tokens, title_of, tokens};
 
@@ -81,8 +82,14 @@ struct Draft {
     section: usize,
 }
 
-/// Plans a PRD offline.
+/// Plans a PRD offline, for a repository whose layout is not known (conventional scopes).
 pub fn plan_heuristic(prd: &Prd, strategy: Strategy) -> PlanOutcome {
+    plan_heuristic_in(prd, strategy, &RepoMap::empty())
+}
+
+/// Plans a PRD offline for the repository `repo` describes: file scopes follow its layout
+/// and existing modules.
+pub fn plan_heuristic_in(prd: &Prd, strategy: Strategy, repo: &RepoMap) -> PlanOutcome {
     let (strategy, strategy_reason) = match strategy {
         Strategy::Auto => detect(prd),
         chosen => (chosen, format!("chosen explicitly (--strategy {chosen})")),
@@ -117,7 +124,6 @@ pub fn plan_heuristic(prd: &Prd, strategy: Strategy) -> PlanOutcome {
             task.category = draft.category;
             task.acceptance = acceptance(&draft.text, draft.category, &goals, &constraints);
             task.estimate_minutes = estimate_of(draft.category, &draft.text);
-            task.files = predict_files(&task.title, &draft.text, draft.category, &epic_id);
             tasks.push(task);
             task_group.push(index);
             task_meta.push((draft.label.as_deref(), draft.section));
@@ -150,6 +156,17 @@ pub fn plan_heuristic(prd: &Prd, strategy: Strategy) -> PlanOutcome {
         .enumerate()
         .map(|(i, t)| (t.id.clone(), i))
         .collect();
+    for (task, provides) in tasks.iter_mut().zip(&analysis.provides) {
+        task.files = predict_scope(
+            &ScopeRequest {
+                name: &provides.name,
+                heads: &provides.heads,
+                text: &task.description,
+                category: task.category,
+            },
+            repo,
+        );
+    }
     for edge in &analysis.edges {
         let task = &mut tasks[index[&edge.task]];
         if !task.depends_on.contains(&edge.depends_on) {

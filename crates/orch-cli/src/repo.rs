@@ -75,6 +75,39 @@ impl RepoPaths {
     }
 
     /// Fails with a hint when `orch init` has not been run here.
+    /// The tracked files and layout, for planning (an empty map when git cannot list them).
+    pub fn map(&self) -> orch_ai::RepoMap {
+        let listed = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&self.root)
+            .args(["ls-files", "-z"])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output();
+        let Ok(out) = listed else {
+            return orch_ai::RepoMap::empty();
+        };
+        if !out.status.success() {
+            return orch_ai::RepoMap::empty();
+        }
+        let paths: Vec<String> = out
+            .stdout
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .take(orch_ai::MAX_PATHS)
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect();
+        let root = self.root.clone();
+        orch_ai::RepoMap::from_paths(paths, |name| {
+            // Manifests only, and not huge ones.
+            let path = root.join(name);
+            let meta = std::fs::metadata(&path).ok()?;
+            (meta.len() <= 1024 * 1024)
+                .then(|| std::fs::read_to_string(&path).ok())
+                .flatten()
+        })
+    }
+
     pub fn require_initialized(&self) -> CliResult<()> {
         if self.state_db().is_file() {
             Ok(())

@@ -115,6 +115,9 @@ pub const DEFAULT_CONFIG_TOML: &str = r#"# orch configuration. Every key is opti
 # api_key_env = ""
 # Limit of one model request, in seconds.
 # timeout_seconds = 120
+# Limit of a whole `orch plan` with a model (every request, retry and repair round), in
+# seconds; past it the offline plan is used and the fallback is reported.
+# plan_timeout_seconds = 120
 # Attempts per request, counting retries after 429, 5xx and overload.
 # max_attempts = 4
 "#;
@@ -350,6 +353,8 @@ pub struct AiConfig {
     pub api_key_env: String,
     /// Limit of one request in seconds (default 120).
     pub timeout_seconds: u64,
+    /// Limit of a whole model planning, retries and repair included (default 120).
+    pub plan_timeout_seconds: u64,
     /// Attempts per request including retries (default 4).
     pub max_attempts: u32,
 }
@@ -362,6 +367,7 @@ impl Default for AiConfig {
             base_url: String::new(),
             api_key_env: String::new(),
             timeout_seconds: 120,
+            plan_timeout_seconds: 120,
             max_attempts: 4,
         }
     }
@@ -455,10 +461,13 @@ impl Config {
                 "must be one of offline, anthropic, openai, claude-cli",
             ));
         }
-        if self.ai.max_attempts == 0 || self.ai.timeout_seconds == 0 {
+        if self.ai.max_attempts == 0
+            || self.ai.timeout_seconds == 0
+            || self.ai.plan_timeout_seconds == 0
+        {
             return Err(invalid(
                 "ai.max_attempts",
-                "and ai.timeout_seconds must be at least 1",
+                "ai.timeout_seconds and ai.plan_timeout_seconds must be at least 1",
             ));
         }
         if self.run.parallel == 0 {

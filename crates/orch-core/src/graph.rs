@@ -692,6 +692,9 @@ impl ScopeIndex {
             if seen.insert(tasks.clone()) {
                 groups.push(ConflictGroup {
                     scope: Some(match scope {
+                        Scope::Prefix(_) if key.ends_with('/') || key.is_empty() => {
+                            format!("{key}**")
+                        }
                         Scope::Prefix(_) => format!("{key}*"),
                         Scope::Exact(_) => key.clone(),
                     }),

@@ -196,3 +196,144 @@ async fn a_requested_strategy_is_enforced() {
     }
     assert_eq!(outcome.strategy, Strategy::Phase);
 }
+
+/// A larger PRD, for the coverage checks: nine requirements.
+const NINE: &str = "# Shop\n## Catalogue\n- Product schema with migrations\n- Product search by name\n- Product detail page\n## Orders\n- Shopping cart per session\n- Checkout with card payments\n- Order confirmation email\n## Admin\n- Inventory import from CSV\n- Sales report per month\n- Refunds by support staff\n";
+
+fn partial_plan(extra_title: &str, files: &[&str]) -> String {
+    json!({
+        "strategy": "function",
+        "strategy_reason": "areas",
+        "epics": [{"id": "catalogue", "name": "Catalogue", "goal": "products"}],
+        "tasks": [
+            {"id": "TASK-C-001", "title": format!("Product schema{extra_title}"), "description": "Product schema with migrations",
+             "epic": "catalogue", "category": "database", "acceptance": ["applies"], "files": files},
+            {"id": "TASK-C-002", "title": "Product search", "description": "Product search by name",
+             "epic": "catalogue", "category": "backend", "acceptance": ["finds"], "files": ["src/search*"]},
+            {"id": "TASK-C-003", "title": "Product detail page", "description": "Product detail page",
+             "epic": "catalogue", "category": "frontend", "acceptance": ["shows"], "files": ["web/detail*"]}
+        ]
+    })
+    .to_string()
+}
+
+fn options<'a>(model: &'a ScriptedModel, repo: &'a orch_ai::RepoMap) -> orch_ai::PlanOptions<'a> {
+    orch_ai::PlanOptions {
+        strategy: Strategy::Auto,
+        repo,
+        model: Some(model),
+        log: None,
+        budget: std::time::Duration::from_secs(30),
+    }
+}
+
+#[tokio::test]
+async fn a_plan_that_skips_requirements_is_repaired_then_refused_with_the_misses() {
+    let prd = Prd::parse(NINE).unwrap();
+    let model = ScriptedModel::new([
+        partial_plan("", &["migrations/**"]),
+        partial_plan("", &["migrations/**"]),
+    ]);
+    let repo = orch_ai::RepoMap::empty();
+    let outcome = orch_ai::plan_with(&prd, &options(&model, &repo)).await;
+    let PlanSource::Fallback { errors, .. } = &outcome.source else {
+        panic!("{:?}", outcome.source);
+    };
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("6 of the PRD's requirements have no task")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("Refunds by support staff")),
+        "{errors:?}"
+    );
+    // The repair round was told which ones.
+    let repair = &model.requests()[1].prompt;
+    assert!(repair.contains("Shopping cart per session"), "{repair}");
+    // The first prompt lists every requirement.
+    assert!(
+        model.requests()[0]
+            .prompt
+            .contains("The requirements (9 of them)")
+    );
+    // What is used instead covers them all.
+    assert!(orch_ai::uncovered_requirements(&prd, &outcome.plan.tasks).is_empty());
+}
+
+#[tokio::test]
+async fn scopes_outside_the_repository_and_escape_codes_do_not_pass() {
+    let prd = Prd::parse(PRD).unwrap();
+    let mut evil = good_plan();
+    evil["tasks"][0]["files"] = json!(["../../../etc/passwd"]);
+    let model = ScriptedModel::new([evil.to_string(), evil.to_string()]);
+    let repo = orch_ai::RepoMap::empty();
+    let outcome = orch_ai::plan_with(&prd, &options(&model, &repo)).await;
+    let PlanSource::Fallback { errors, .. } = &outcome.source else {
+        panic!("{:?}", outcome.source);
+    };
+    assert!(
+        errors.iter().any(|e| e.contains("outside the repository")),
+        "{errors:?}"
+    );
+
+    let mut loud = good_plan();
+    loud["tasks"][0]["title"] = json!("Notes schema\u{1b}[2J\u{1b}]0;owned\u{7}");
+    loud["epics"][0]["name"] = json!("Back\u{1b}[31mend");
+    let model = ScriptedModel::new([loud.to_string()]);
+    let outcome = orch_ai::plan_with(&prd, &options(&model, &repo)).await;
+    assert!(
+        matches!(outcome.source, PlanSource::Model { .. }),
+        "{:?}",
+        outcome.source
+    );
+    let title = &outcome.plan.tasks[0].title;
+    assert!(
+        !title.contains('\u{1b}') && title.starts_with("Notes schema"),
+        "{title:?}"
+    );
+    assert!(!outcome.plan.epics[0].name.contains('\u{1b}'));
+}
+
+/// A model that never answers.
+struct Hung;
+
+impl orch_ai::LanguageModel for Hung {
+    fn describe(&self) -> String {
+        "test/hung".into()
+    }
+
+    fn complete<'a>(
+        &'a self,
+        _request: &'a orch_ai::ModelRequest,
+    ) -> orch_ai::BoxFuture<'a, Result<orch_ai::ModelReply, ModelError>> {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hung_model_is_bounded_by_the_planning_limit() {
+    let prd = Prd::parse(PRD).unwrap();
+    let repo = orch_ai::RepoMap::empty();
+    let started = tokio::time::Instant::now();
+    let outcome = orch_ai::plan_with(
+        &prd,
+        &orch_ai::PlanOptions {
+            strategy: Strategy::Auto,
+            repo: &repo,
+            model: Some(&Hung),
+            log: None,
+            budget: std::time::Duration::from_secs(120),
+        },
+    )
+    .await;
+    assert_eq!(started.elapsed().as_secs(), 120);
+    let PlanSource::Fallback { errors, .. } = &outcome.source else {
+        panic!("{:?}", outcome.source);
+    };
+    assert!(errors[0].contains("planning limit of 120 s"), "{errors:?}");
+    assert!(!outcome.plan.tasks.is_empty(), "the offline plan is used");
+}

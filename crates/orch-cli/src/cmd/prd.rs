@@ -4,8 +4,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use orch_ai::{
-    DecisionLog, LanguageModel, LogLimits, ModelSettings, PlanOutcome, PlanSource, Prd, Strategy,
-    compose_agents, plan_prd, prd_questions, write_agents,
+    DecisionLog, LanguageModel, LogLimits, ModelSettings, PlanOptions, PlanOutcome, PlanSource,
+    Prd, RepoMap, Strategy, compose_agents, plan_with, prd_questions, write_agents,
 };
 use orch_core::{Config, PlanFormat, exit_code};
 use orch_store::ImportOutcome;
@@ -118,7 +118,24 @@ pub fn plan(repo: Option<&RepoPaths>, args: &PlanArgs) -> CliResult {
     };
     let model = build_model(&config, &args.model)?;
     let log = decision_log(repo);
-    let outcome = runtime()?.block_on(plan_prd(&prd, strategy, model.as_deref(), log.as_ref()));
+    let map = repo.map_or_else(RepoMap::empty, RepoPaths::map);
+    let options = PlanOptions {
+        strategy,
+        repo: &map,
+        model: model.as_deref(),
+        log: log.as_ref(),
+        budget: Duration::from_secs(config.ai.plan_timeout_seconds),
+    };
+    let outcome = runtime()?.block_on(plan_with(&prd, &options));
+    if let PlanSource::Fallback { model, errors } = &outcome.source {
+        // On stderr whatever the output format: a fallback is never silent.
+        eprintln!(
+            "warning: {model}'s plan could not be used; this is the offline plan ({})",
+            errors
+                .first()
+                .map_or("no reason given".to_owned(), |e| truncate(e, 160))
+        );
+    }
     let graph = outcome.plan.validate()?;
     if long {
         eprintln!(
@@ -259,9 +276,10 @@ fn print_summary(outcome: &PlanOutcome, graph: &orch_core::DepGraph) {
         println!("\nDependencies:");
         for e in &outcome.edges {
             println!(
-                "  {} → {}: {}",
+                "  {} → {}: {}{}",
                 e.task,
                 e.depends_on,
+                if e.inferred { "(inferred) " } else { "" },
                 truncate(&e.reason, 90)
             );
         }

@@ -127,9 +127,15 @@ fn an_openai_compatible_server_plans_through_the_cli() {
         "strategy": "function", "strategy_reason": "one product area",
         "epics": [{"id": "notes", "name": "Notes", "goal": "notes work"}],
         "tasks": [
-            {"id": "TASK-N-001", "title": "Schema", "epic": "notes", "category": "database", "acceptance": ["migrates"]},
-            {"id": "TASK-N-002", "title": "API", "epic": "notes", "category": "api", "acceptance": ["serves"],
-             "depends_on": [{"id": "TASK-N-001", "reason": "reads the table"}]}
+            {"id": "TASK-N-001", "title": "Schema", "description": "Notes schema with migrations",
+             "epic": "notes", "category": "database", "acceptance": ["migrates"]},
+            {"id": "TASK-N-002", "title": "API", "description": "REST API: GET /notes, POST /notes",
+             "epic": "notes", "category": "api", "acceptance": ["serves"],
+             "depends_on": [{"id": "TASK-N-001", "reason": "reads the table"}]},
+            {"id": "TASK-N-003", "title": "Notes page listing notes", "epic": "notes", "category": "frontend",
+             "acceptance": ["lists"], "depends_on": ["TASK-N-002"]},
+            {"id": "TASK-N-004", "title": "Unit tests for notes validation", "epic": "notes", "category": "testing",
+             "acceptance": ["pass"], "depends_on": ["TASK-N-002"]}
         ]
     });
     let reply = serde_json::json!({
