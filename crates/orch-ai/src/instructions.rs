@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 
 use orch_core::{Plan, Task, TaskId};
 
-use crate::prd::Prd;
+use crate::prd::{Prd, SectionRole};
+use crate::repo_map::RepoMap;
 use crate::text::tokens;
 
 /// What a finished dependency delivered, for the tasks that build on it.
@@ -34,6 +35,8 @@ pub struct InstructionContext<'a> {
     pub feedback: Option<String>,
     /// What happens to changes outside the task's files, as configured.
     pub out_of_scope: OutOfScope,
+    /// The target repository's layout and tools, for the map and the conventions.
+    pub repo: Option<&'a RepoMap>,
 }
 
 /// What orch does with changes outside a task's file scope (`[run] out_of_scope`); the
@@ -48,7 +51,10 @@ pub enum OutOfScope {
     Reported,
 }
 
-/// The markdown instructions for `task`.
+/// The markdown instructions for `task`: the task-specific part first (what to build, the
+/// PRD around it, what it builds on and what builds on it, where in the repository, the
+/// project's conventions, concrete acceptance criteria), then how orch verifies it and the
+/// few rules that always hold.
 pub fn write_instructions(plan: &Plan, task: &Task, cx: &InstructionContext<'_>) -> String {
     let mut out = String::new();
     let epic = plan.epics.iter().find(|e| e.id == task.epic);
@@ -60,12 +66,6 @@ pub fn write_instructions(plan: &Plan, task: &Task, cx: &InstructionContext<'_>)
             cx.attempt
         );
     }
-    if let Some(epic) = epic {
-        let _ = writeln!(out, "## Epic: {}\n", epic.name);
-        if !epic.goal.is_empty() {
-            let _ = writeln!(out, "{}\n", epic.goal);
-        }
-    }
     if let Some(feedback) = cx.feedback.as_deref().filter(|f| !f.trim().is_empty()) {
         let _ = writeln!(
             out,
@@ -75,20 +75,225 @@ pub fn write_instructions(plan: &Plan, task: &Task, cx: &InstructionContext<'_>)
     }
     let _ = writeln!(
         out,
-        "## Task\n\n{}\n",
+        "## Your task\n\n{}\n",
         if task.description.is_empty() {
             &task.title
         } else {
             &task.description
         }
     );
+    if let Some(epic) = epic {
+        let _ = write!(out, "Part of **{}**", epic.name);
+        // A goal the planner made up from the epic's items says nothing new.
+        let generated = epic.goal.starts_with(&format!("{}: ", epic.name));
+        if !epic.goal.is_empty() && !generated {
+            let _ = write!(out, ": {}", epic.goal.trim_end_matches('.'));
+        }
+        let _ = writeln!(out, ".\n");
+    }
+    if let Some(prd) = cx.prd {
+        prd_context(&mut out, prd, task);
+    }
+    builds_on(&mut out, plan, task, cx);
+    built_on_by(&mut out, plan, task);
+    where_to_work(&mut out, task, cx);
     let _ = writeln!(out, "## Acceptance criteria\n");
     for line in &task.acceptance {
         let _ = writeln!(out, "- [ ] {line}");
     }
     out.push('\n');
-    if !task.files.is_empty() {
-        let _ = writeln!(out, "## Files in scope\n");
+    verification(&mut out, task, cx);
+    let _ = writeln!(out, "## Rules\n");
+    for rule in [
+        "Do this task only; note anything else you notice in your final message.",
+        "Work only in this directory; its `.git` is a repository of your own (commit, branch, reset as you like). Everything outside it is read-only or hidden.",
+        "Commit your work with a clear message when you are done; uncommitted changes are committed for you.",
+        "Never commit secrets, keys or tokens.",
+        "If the PRD is ambiguous on something this task needs, or you are blocked, say so plainly in your final message (start it with `BLOCKED:`): orch escalates it to a person with your question instead of guessing.",
+    ] {
+        let _ = writeln!(out, "- {rule}");
+    }
+    out
+}
+
+/// The PRD around the requirement: its section, the requirement itself, the rules and
+/// goals that touch it, what is out of scope, and the open questions near it.
+fn prd_context(out: &mut String, prd: &Prd, task: &Task) {
+    let mine = tokens(&format!("{} {}", task.title, task.description));
+    let touches = |text: &str| tokens(text).intersection(&mine).count() >= 2;
+    let own = prd.sections.iter().find_map(|s| {
+        s.items
+            .iter()
+            .find(|r| r.text == task.description)
+            .map(|r| (s, r))
+    });
+    let _ = writeln!(out, "## From the PRD\n");
+    match own {
+        Some((section, req)) => {
+            let parent = section
+                .parent
+                .as_deref()
+                .map(|p| format!("{p} › "))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "Section **{parent}{}** (line {} of the PRD{}):\n",
+                section.heading,
+                req.line,
+                req.label
+                    .as_deref()
+                    .map(|l| format!(", requirement {l}"))
+                    .unwrap_or_default()
+            );
+            if !section.intro.is_empty() {
+                let _ = writeln!(out, "{}\n", section.intro);
+            }
+            let _ = writeln!(out, "> {}\n", req.text);
+            let siblings: Vec<&str> = section.texts().filter(|t| *t != req.text).take(6).collect();
+            if !siblings.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "Other requirements of this section (other tasks do them):\n"
+                );
+                for s in siblings {
+                    let _ = writeln!(out, "- {}", crate::text::title_of(s));
+                }
+                out.push('\n');
+            }
+        }
+        None => {
+            if let Some(excerpt) = prd_excerpt(prd, task) {
+                let _ = writeln!(out, "{excerpt}\n");
+            }
+        }
+    }
+    let constraints: Vec<&str> = prd
+        .items_with_role(SectionRole::Constraints)
+        .into_iter()
+        .collect();
+    if !constraints.is_empty() {
+        let _ = writeln!(out, "Rules the PRD sets for all work:\n");
+        for c in constraints.iter().take(8) {
+            let _ = writeln!(out, "- {c}");
+        }
+        out.push('\n');
+    }
+    let goals: Vec<&str> = prd
+        .items_with_role(SectionRole::Goals)
+        .into_iter()
+        .filter(|g| touches(g))
+        .collect();
+    if !goals.is_empty() {
+        let _ = writeln!(out, "Goals this serves:\n");
+        for g in goals.iter().take(5) {
+            let _ = writeln!(out, "- {g}");
+        }
+        out.push('\n');
+    }
+    let nfr: Vec<(&str, &str)> = prd
+        .work_sections()
+        .filter(|s| crate::roles::is_nfr_heading(&s.heading))
+        .flat_map(|s| s.texts().map(move |t| (s.heading.as_str(), t)))
+        .filter(|(_, t)| *t != task.description && touches(t))
+        .collect();
+    if !nfr.is_empty() {
+        let _ = writeln!(out, "Non-functional requirements that constrain it:\n");
+        for (_, t) in nfr.iter().take(5) {
+            let _ = writeln!(out, "- {t}");
+        }
+        out.push('\n');
+    }
+    let non_goals = prd.items_with_role(SectionRole::NonGoals);
+    if !non_goals.is_empty() {
+        let _ = writeln!(out, "Out of scope for the whole product (do not build):\n");
+        for n in non_goals.iter().take(8) {
+            let _ = writeln!(out, "- {n}");
+        }
+        out.push('\n');
+    }
+    let questions: Vec<&str> = prd
+        .items_with_role(SectionRole::OpenQuestions)
+        .into_iter()
+        .filter(|q| touches(q))
+        .collect();
+    if !questions.is_empty() {
+        let _ = writeln!(
+            out,
+            "Open questions in the PRD near this task (if your work depends on the answer, ask instead of choosing):\n"
+        );
+        for q in questions.iter().take(5) {
+            let _ = writeln!(out, "- {q}");
+        }
+        out.push('\n');
+    }
+}
+
+/// What each dependency delivered and why this task needs it.
+fn builds_on(out: &mut String, plan: &Plan, task: &Task, cx: &InstructionContext<'_>) {
+    if task.depends_on.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## What this builds on (done before you start)\n");
+    for dep in &task.depends_on {
+        let planned = plan.task(dep);
+        let title = planned.map_or("", |t| t.title.as_str());
+        let _ = write!(out, "- **{dep}** {title}");
+        match cx.delivered.iter().find(|d| &d.task == dep) {
+            Some(d) => {
+                let _ = write!(out, ": {}", d.summary);
+            }
+            None => {
+                if let Some(files) = planned.map(|t| &t.files).filter(|f| !f.is_empty()) {
+                    let _ = write!(out, " (planned in `{}`)", files.join("`, `"));
+                }
+            }
+        }
+        out.push('\n');
+        // What it was asked to build is what this task may use.
+        if let Some(t) = planned.filter(|t| t.description.len() > t.title.len() + 2) {
+            let text: String = t.description.chars().take(400).collect();
+            let _ = writeln!(out, "  - It was asked to build: {}", text.trim());
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nUse what these delivered; do not re-implement or change their behaviour. If something you need from them is missing, say so.\n"
+    );
+}
+
+/// The tasks that will build on this one: the interface they expect must hold.
+fn built_on_by(out: &mut String, plan: &Plan, task: &Task) {
+    let later: Vec<&Task> = plan
+        .tasks
+        .iter()
+        .filter(|t| t.depends_on.contains(&task.id))
+        .collect();
+    if later.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## What will build on this\n");
+    for t in later.iter().take(8) {
+        let _ = writeln!(out, "- **{}** {}", t.id, t.title);
+    }
+    if later.len() > 8 {
+        let _ = writeln!(out, "- and {} more", later.len() - 8);
+    }
+    let _ = writeln!(
+        out,
+        "\nKeep the names and behaviour they will rely on clear and documented.\n"
+    );
+}
+
+/// The files in scope, what already exists there, and the project's conventions.
+fn where_to_work(out: &mut String, task: &Task, cx: &InstructionContext<'_>) {
+    let _ = writeln!(out, "## Where to work\n");
+    if task.files.is_empty() {
+        let _ = writeln!(
+            out,
+            "No file scope was planned: keep changes to what this task needs.\n"
+        );
+    } else {
+        let _ = writeln!(out, "Files in scope:\n");
         for f in &task.files {
             let _ = writeln!(out, "- `{f}`");
         }
@@ -102,40 +307,74 @@ pub fn write_instructions(plan: &Plan, task: &Task, cx: &InstructionContext<'_>)
         };
         let _ = writeln!(out, "\n{rule}\n");
     }
-    if !task.depends_on.is_empty() {
-        let _ = writeln!(out, "## Already done (your dependencies)\n");
-        for dep in &task.depends_on {
-            match cx.delivered.iter().find(|d| &d.task == dep) {
-                Some(d) => {
-                    let _ = writeln!(out, "- **{}** {}: {}", d.task, d.title, d.summary);
-                }
-                None => {
-                    let title = plan.task(dep).map_or("", |t| t.title.as_str());
-                    let _ = writeln!(out, "- **{dep}** {title}");
-                }
+    let Some(repo) = cx.repo else {
+        return;
+    };
+    let existing: Vec<&str> = repo
+        .modules
+        .iter()
+        .filter(|m| {
+            task.files
+                .iter()
+                .any(|f| orch_core::scopes_overlap(f, &m.path))
+        })
+        .map(|m| m.path.as_str())
+        .take(12)
+        .collect();
+    if !existing.is_empty() {
+        let _ = writeln!(
+            out,
+            "Already there (read before changing): `{}`\n",
+            existing.join("`, `")
+        );
+    }
+    let _ = writeln!(out, "The repository: {}\n", repo.summary());
+    let c = &repo.conventions;
+    let mut lines = Vec::new();
+    if let Some(t) = &c.test_framework {
+        lines.push(format!(
+            "tests with `{t}`{}",
+            if c.tests_next_to_code {
+                ", next to the code they test"
+            } else {
+                repo.test_root
+                    .as_deref()
+                    .map_or("", |_| ", in the test directory")
             }
-        }
-        out.push('\n');
+        ));
     }
-    if let Some(excerpt) = cx.prd.and_then(|prd| prd_excerpt(prd, task)) {
-        let _ = writeln!(out, "## From the PRD\n\n{excerpt}\n");
+    if !c.linters.is_empty() {
+        lines.push(format!("lint with `{}`", c.linters.join("`, `")));
     }
+    if !c.type_checkers.is_empty() {
+        lines.push(format!(
+            "type-check with `{}`",
+            c.type_checkers.join("`, `")
+        ));
+    }
+    if !c.formatters.is_empty() {
+        lines.push(format!("format with `{}`", c.formatters.join("`, `")));
+    }
+    if !lines.is_empty() {
+        let _ = writeln!(
+            out,
+            "Conventions of this project: {}. Follow the style of the code around you.\n",
+            lines.join("; ")
+        );
+    }
+}
+
+/// How orch judges the result, briefly.
+fn verification(out: &mut String, task: &Task, cx: &InstructionContext<'_>) {
     let _ = writeln!(out, "## How your work is verified\n");
     let _ = writeln!(
         out,
-        "orch does not take your word for it. When you finish, it commits every file you left in this directory (files git ignores, and build output such as `__pycache__` or `target/`, never count) and judges that commit, exported clean, not this directory:\n"
+        "orch commits what you leave in this directory (ignored files and build output never count) and judges that commit, exported clean:\n"
     );
+    let _ = writeln!(out, "- something relevant changed;");
     let _ = writeln!(
         out,
-        "- something relevant changed (no change means the task failed);"
-    );
-    let _ = writeln!(
-        out,
-        "- the tests that existed before you started run as they were, beside yours: changing them does not change what you are measured by;"
-    );
-    let _ = writeln!(
-        out,
-        "- deleting, emptying or skipping tests, assertions that cannot fail, new suppressions (`noqa`, `type: ignore`, `nosec`, `#[allow(...)]`, `eslint-disable`, ...) and relaxed lint, type-check or test settings fail the task{};",
+        "- the tests that existed before you run as they were, beside yours; deleting, emptying or skipping tests, assertions that cannot fail, new suppressions and relaxed lint, type or test settings fail the task{};",
         if task.allow.is_empty() {
             String::new()
         } else {
@@ -144,7 +383,7 @@ pub fn write_instructions(plan: &Plan, task: &Task, cx: &InstructionContext<'_>)
     );
     let _ = writeln!(
         out,
-        "- nothing outside this directory was touched: the main repository's branches, hooks and git config, and orch's own files, are off limits (changing them fails the task at once);"
+        "- nothing outside this directory was touched (the main repository's branches, hooks and git config, and orch's own files, are off limits);"
     );
     if cx.gate.is_empty() {
         let _ = writeln!(
@@ -156,18 +395,7 @@ pub fn write_instructions(plan: &Plan, task: &Task, cx: &InstructionContext<'_>)
             let _ = writeln!(out, "- {g}");
         }
     }
-    let _ = writeln!(out, "\n## Rules\n");
-    for rule in [
-        "Stay in scope: do this task only; note anything else you notice in your final message.",
-        "Work only in this directory; its `.git` is a repository of your own (commit, branch, reset as you like). Everything outside it is read-only or hidden.",
-        "Commit your work with a clear message when you are done; uncommitted changes are committed for you.",
-        "Add or update tests for what you change, and run them before you finish.",
-        "Never commit secrets, keys or tokens.",
-        "If you are blocked, say so plainly in your final message instead of guessing.",
-    ] {
-        let _ = writeln!(out, "- {rule}");
-    }
-    out
+    out.push('\n');
 }
 
 /// The PRD lines that share the most words with the task, with the section heading.
@@ -180,7 +408,10 @@ fn prd_excerpt(prd: &Prd, task: &Task) -> Option<String> {
             if score >= 2 && best.as_ref().is_none_or(|(s, _)| score > *s) {
                 best = Some((
                     score,
-                    format!("### {}\n\n{}\n- {item}", section.heading, section.intro),
+                    format!(
+                        "Section **{}**:\n\n{}\n\n> {item}",
+                        section.heading, section.intro
+                    ),
                 ));
             }
         }

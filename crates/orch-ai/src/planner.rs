@@ -370,12 +370,29 @@ fn overview_of(prd: &Prd) -> String {
     out
 }
 
-/// Acceptance criteria a reviewer (and the quality gate) can check.
+/// Acceptance criteria a reviewer (and the quality gate) can check: each endpoint, each
+/// stated limit or number, each "every"/"only"/"never" rule of the requirement, the goals
+/// and constraints it touches, and what the kind of work needs.
 fn acceptance(item: &str, category: Category, goals: &[&str], constraints: &[&str]) -> Vec<String> {
-    let mut out = vec![format!("Implements: {}", item.trim_end_matches('.'))];
+    let mut out = Vec::new();
     for span in code_spans(item) {
+        let endpoint = span.starts_with('/')
+            || ["GET ", "POST ", "PUT ", "PATCH ", "DELETE "]
+                .iter()
+                .any(|m| span.starts_with(m));
+        out.push(if endpoint {
+            format!("`{span}` answers as specified, including its error cases, and a test calls it")
+        } else {
+            format!("`{span}` exists and works as the requirement says; a test exercises it")
+        });
+    }
+    for clause in checkable_clauses(item) {
+        out.push(format!("Checked by a test: {clause}"));
+    }
+    if out.is_empty() {
         out.push(format!(
-            "`{span}` works as specified and is covered by a test"
+            "Does what the PRD asks: {}",
+            crate::text::title_of(item).trim_end_matches('.')
         ));
     }
     let mine = tokens(item);
@@ -407,6 +424,57 @@ fn acceptance(item: &str, category: Category, goals: &[&str], constraints: &[&st
         }
         .to_owned(),
     );
+    out
+}
+
+/// The clauses of a requirement a test can check: those with a number (`5 failures per
+/// account per 15 minutes`, `within 1.5 s`, `kept for 30 days`) or a rule word (`every`,
+/// `only`, `never`, `must`, `no`, 〜以内, 〜のみ, 必ず).
+fn checkable_clauses(text: &str) -> Vec<String> {
+    let clean = text.replace('`', "");
+    let mut out = Vec::new();
+    for clause in clean.split([';', '.', '。', '；', '(', ')', '（', '）']) {
+        let clause = clause.trim().trim_matches(',').trim();
+        if clause.len() < 8 || out.len() >= 5 {
+            continue;
+        }
+        let lower = clause.to_lowercase();
+        // A number of its own (`15 minutes`, `1.5 s`, `p95`), not one inside a name (`Argon2id`).
+        let numbered = clause.split_whitespace().any(|w| {
+            w.starts_with(|c: char| c.is_ascii_digit()) || {
+                let mut chars = w.chars();
+                matches!(chars.next(), Some('p' | '€' | '$' | '£'))
+                    && chars.next().is_some_and(|c| c.is_ascii_digit())
+            }
+        }) || clause.chars().any(|c| c.is_ascii_digit()) && !clause.is_ascii();
+        let rule = [
+            " every ",
+            " only ",
+            " never ",
+            " must ",
+            " no ",
+            " at most ",
+            " at least ",
+            " within ",
+        ]
+        .iter()
+        .any(|w| format!(" {lower} ").contains(w))
+            || ["以内", "のみ", "必ず", "だけ", "以上", "以下"]
+                .iter()
+                .any(|w| clause.contains(w));
+        if numbered || rule {
+            let lowered = match clause.chars().next() {
+                Some(c)
+                    if c.is_uppercase()
+                        && clause.chars().nth(1).is_some_and(char::is_lowercase) =>
+                {
+                    c.to_lowercase().chain(clause.chars().skip(1)).collect()
+                }
+                _ => clause.to_owned(),
+            };
+            out.push(lowered);
+        }
+    }
     out
 }
 

@@ -439,12 +439,12 @@ mod tests {
     fn scopes_by_kind() {
         let empty = RepoMap::empty();
         assert_eq!(
-            scope("PostgreSQL schema", &["schema"], Category::Database, &empty),
+            scope("Billing schema", &["schema"], Category::Database, &empty),
             [
-                "src/schema*",
+                "src/billing*",
                 "migrations/**",
-                "tests/schema*",
-                "tests/test_schema*"
+                "tests/billing*",
+                "tests/test_billing*"
             ]
         );
         assert_eq!(

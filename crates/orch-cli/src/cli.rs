@@ -427,6 +427,9 @@ pub enum TaskCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Print the instruction file its next attempt's agent will read, instead.
+        #[arg(long, conflicts_with = "json")]
+        instructions: bool,
     },
     /// Change a task's status by hand (still checked by the state machine).
     SetStatus {

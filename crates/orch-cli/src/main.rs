@@ -106,7 +106,12 @@ fn run(cli: Cli) -> CliResult {
         Command::Questions(_) => unreachable!("handled above"),
         Command::Status(args) => cmd::status::run(&repo, &args),
         Command::Graph(args) => cmd::graph::run(&repo, &args),
-        Command::Task(TaskCommand::Show { id, json }) => cmd::task::show(&repo, &id, json),
+        Command::Task(TaskCommand::Show {
+            id,
+            instructions: true,
+            ..
+        }) => cmd::task::instructions(&repo, &id),
+        Command::Task(TaskCommand::Show { id, json, .. }) => cmd::task::show(&repo, &id, json),
         Command::Task(TaskCommand::SetStatus { id, status, reason }) => {
             cmd::task::set_status(&repo, &id, &status, &reason)
         }

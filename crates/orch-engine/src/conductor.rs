@@ -591,63 +591,13 @@ impl Conductor {
         attempt: u32,
         feedback: Option<String>,
     ) -> String {
-        let delivered = task
-            .depends_on
-            .iter()
-            .filter_map(|dep| {
-                let t = self.plan.task(dep)?;
-                let files = self
-                    .store
-                    .attempts(Some(dep))
-                    .ok()?
-                    .into_iter()
-                    .rev()
-                    .find(|a| a.result.as_deref() == Some("passed"))
-                    .map(|a| a.changed_files)
-                    .unwrap_or_default();
-                Some(orch_ai::Delivered {
-                    task: dep.clone(),
-                    title: t.title.clone(),
-                    summary: if files.is_empty() {
-                        "merged into the epic branch".into()
-                    } else {
-                        format!("changed {}", files.join(", "))
-                    },
-                })
-            })
-            .collect();
-        let q = &self.options.config.quality;
-        let gate = if self.options.gate.is_some() {
-            vec![
-                format!(
-                    "overall quality score at least {:.2} over the 8 dimensions",
-                    q.threshold
-                ),
-                "no syntax or type errors, no high-severity security findings".into(),
-                format!(
-                    "all tests pass; line coverage at least {:.0}% where measured",
-                    q.coverage_threshold
-                ),
-                format!("public items documented ({:.0}%)", q.docs_threshold * 100.0),
-            ]
-        } else {
-            vec!["the change is committed in this worktree (the quality gate is off)".into()]
-        };
-        orch_ai::write_instructions(
+        crate::instructions::task_instructions(
             &self.plan,
             task,
-            &orch_ai::InstructionContext {
-                prd: self.options.prd.as_ref(),
-                delivered,
-                gate,
-                attempt,
-                feedback,
-                out_of_scope: if self.options.fail_out_of_scope {
-                    orch_ai::OutOfScope::Fails
-                } else {
-                    orch_ai::OutOfScope::Reported
-                },
-            },
+            &self.store,
+            &self.options,
+            attempt,
+            feedback,
         )
     }
 

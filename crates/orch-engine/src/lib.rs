@@ -58,6 +58,7 @@ mod decisions;
 mod demo;
 mod epic;
 mod error;
+mod instructions;
 mod lease;
 mod options;
 mod preflight;
@@ -70,6 +71,7 @@ pub use advisor::ModelAdvisor;
 pub use conductor::Conductor;
 pub use demo::{DEMO_PRD, DemoProject, answer_pending};
 pub use error::EngineError;
+pub use instructions::task_instructions;
 pub use options::{
     EngineOptions, EpicCompletion, StopHandle, StopLevel, agent_named, escalation_policy,
     sandbox_from_config,

@@ -88,6 +88,8 @@ pub struct EngineOptions {
     pub agent_env: Vec<(String, String)>,
     /// The PRD the plan came from, for excerpts in instructions.
     pub prd: Option<orch_ai::Prd>,
+    /// The repository's layout and tools, for the map and conventions in instructions.
+    pub repo_map: Option<orch_ai::RepoMap>,
     /// How often the loop looks at the store for answers and refreshes the display.
     pub tick: Duration,
     /// The sandbox agents run in (`[run] sandbox`); `None`: none.
@@ -210,6 +212,7 @@ impl EngineOptions {
             fail_out_of_scope: run.out_of_scope != "report",
             agent_env: Vec::new(),
             prd: None,
+            repo_map: None,
             tick: Duration::from_millis(200),
             sandbox,
             sandbox_warning,

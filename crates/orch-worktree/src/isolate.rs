@@ -38,10 +38,10 @@ pub(crate) fn isolate(
     branch_ref: &str,
     head: Oid,
 ) -> Result<(), WorktreeError> {
-    let staging = path.join(format!(".git-orch-{}", std::process::id()));
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(io("remove", &staging))?;
-    }
+    let staging = path.join(format!("{STAGING_PREFIX}{}", std::process::id()));
+    // A run killed while isolating leaves its staging directory behind (under its own
+    // process id): remove every one, so none is ever committed as the agent's work.
+    remove_stale_staging(path)?;
     let made = (|| -> Result<(), WorktreeError> {
         let mkdir = |p: PathBuf| std::fs::create_dir_all(&p).map_err(io("create", &p));
         mkdir(staging.join("objects/info"))?;
@@ -107,6 +107,23 @@ pub(crate) fn isolate(
     Ok(())
 }
 
+/// Where a private repository is assembled before it becomes `<worktree>/.git`.
+const STAGING_PREFIX: &str = ".git-orch-";
+
+/// Removes staging directories left in the worktree at `path` by interrupted runs.
+pub(crate) fn remove_stale_staging(path: &Path) -> Result<(), WorktreeError> {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with(STAGING_PREFIX) && entry.path().is_dir() {
+            std::fs::remove_dir_all(entry.path()).map_err(io("remove", &entry.path()))?;
+        }
+    }
+    Ok(())
+}
+
 /// The worktree as orch sees it: opened through its admin directory (HEAD, index) with the
 /// registered directory as its working tree, whatever `<path>/.git` holds.
 pub(crate) fn open_checkout(admin: &Path, path: &Path) -> Result<Repository, WorktreeError> {
@@ -148,6 +165,10 @@ pub fn is_build_output(workdir: &Path, rel: &str) -> bool {
     {
         return true;
     }
+    // orch's own staging of a private repository, left by an interrupted run.
+    if dirs.first().is_some_and(|d| d.starts_with(STAGING_PREFIX)) {
+        return true;
+    }
     for (i, d) in dirs.iter().enumerate() {
         let parent = workdir.join(parts[..i].join("/"));
         if *d == "target"
@@ -176,6 +197,7 @@ mod tests {
         std::fs::write(dir.path().join("Cargo.toml"), "").unwrap();
         for junk in [
             "__pycache__/a.cpython-311.pyc",
+            ".git-orch-18021/objects/info/alternates",
             "pkg/__pycache__/x.pyc",
             "a.pyc",
             ".pytest_cache/v/cache/nodeids",

@@ -74,6 +74,7 @@ pub fn run(args: &DemoArgs) -> CliResult {
     let mut options = EngineOptions::from_config(&root, config)?;
     let program = std::env::current_exe().map_err(|e| CliError::io("the orch executable", e))?;
     options.agent = Arc::new(ReplayAgent::new(program, &project.script));
+    options.prd = orch_ai::Prd::parse(orch_engine::DEMO_PRD).ok();
     options.progress = Arc::clone(&renderer) as Arc<dyn orch_engine::Progress>;
     options.without_console_notifier()?;
 

@@ -62,6 +62,12 @@ pub fn run(repo: &RepoPaths, args: &RunArgs) -> CliResult {
     let renderer = Arc::new(Renderer::new());
     let mut options = EngineOptions::from_config(&repo.root, config)?;
     options.wait_for_answers = !args.no_wait;
+    // The PRD `orch plan` kept, for the excerpts in every instruction; and the layout.
+    let stored = repo.orch_dir().join(crate::cmd::prd::STORED_PRD);
+    options.prd = std::fs::read(&stored)
+        .ok()
+        .and_then(|bytes| orch_ai::Prd::from_bytes(&bytes).ok());
+    options.repo_map = Some(repo.map());
     options.progress = Arc::clone(&renderer) as Arc<dyn orch_engine::Progress>;
     options.without_console_notifier()?;
     let dashboard = if args.dashboard {

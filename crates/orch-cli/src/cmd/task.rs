@@ -71,6 +71,34 @@ fn last_gate(attempts: &[orch_store::AttemptRecord]) -> Option<GateView> {
     })
 }
 
+/// `orch task show ID --instructions`: the instruction file the next attempt gets.
+pub fn instructions(repo: &RepoPaths, id: &str) -> CliResult {
+    let store = open_store(repo)?;
+    let record = store.task(&parse_id(id)?)?;
+    let plan = store.plan()?.ok_or_else(|| {
+        CliError::new(
+            orch_core::exit_code::NOT_FOUND,
+            "no plan is stored; run `orch plan PRD.md` first",
+        )
+    })?;
+    let mut options = orch_engine::EngineOptions::from_config(&repo.root, repo.config()?)?;
+    let stored = repo.orch_dir().join(crate::cmd::prd::STORED_PRD);
+    options.prd = std::fs::read(&stored)
+        .ok()
+        .and_then(|bytes| orch_ai::Prd::from_bytes(&bytes).ok());
+    options.repo_map = Some(repo.map());
+    let attempt = store.attempts(Some(&record.task.id))?.len() as u32 + 1;
+    let task = plan
+        .task(&record.task.id)
+        .cloned()
+        .unwrap_or_else(|| record.task.clone());
+    print!(
+        "{}",
+        orch_engine::task_instructions(&plan, &task, &store, &options, attempt, None)
+    );
+    Ok(())
+}
+
 pub fn show(repo: &RepoPaths, id: &str, json: bool) -> CliResult {
     let store = open_store(repo)?;
     let record = store.task(&parse_id(id)?)?;
