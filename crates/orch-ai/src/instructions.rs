@@ -84,9 +84,13 @@ pub fn write_instructions(plan: &Plan, task: &Task, cx: &InstructionContext<'_>)
     );
     if let Some(epic) = epic {
         let _ = write!(out, "Part of **{}**", epic.name);
-        // A goal the planner made up from the epic's items says nothing new.
+        // A goal the planner made up from the epic's items says nothing new, and a section
+        // introduction is quoted with the PRD below.
         let generated = epic.goal.starts_with(&format!("{}: ", epic.name));
-        if !epic.goal.is_empty() && !generated {
+        let quoted_below = cx
+            .prd
+            .is_some_and(|p| p.sections.iter().any(|s| s.intro == epic.goal));
+        if !epic.goal.is_empty() && !generated && !quoted_below {
             let _ = write!(out, ": {}", epic.goal.trim_end_matches('.'));
         }
         let _ = writeln!(out, ".\n");

@@ -433,7 +433,12 @@ fn acceptance(item: &str, category: Category, goals: &[&str], constraints: &[&st
 fn checkable_clauses(text: &str) -> Vec<String> {
     let clean = text.replace('`', "");
     let mut out = Vec::new();
-    for clause in clean.split([';', '.', '。', '；', '(', ')', '（', '）']) {
+    let clauses: Vec<&str> = crate::prd::sentences(&clean)
+        .into_iter()
+        .flat_map(|s| s.split([';', '；', '(', ')', '（', '）']))
+        .map(|c| c.trim().trim_end_matches(['.', '。']))
+        .collect();
+    for clause in clauses {
         let clause = clause.trim().trim_matches(',').trim();
         if clause.len() < 8 || out.len() >= 5 {
             continue;
@@ -456,6 +461,9 @@ fn checkable_clauses(text: &str) -> Vec<String> {
             " at most ",
             " at least ",
             " within ",
+            " when ",
+            " unless ",
+            " if ",
         ]
         .iter()
         .any(|w| format!(" {lower} ").contains(w))

@@ -57,6 +57,40 @@ pub fn heuristic_questions(prd: &Prd) -> Vec<Question> {
             why: "Agents fill gaps generously; non-goals keep them from building what nobody asked for.".into(),
         });
     }
+    // The PRD's own open questions come first: the author already knows they are open.
+    for q in prd.items_with_role(SectionRole::OpenQuestions) {
+        out.push(Question {
+            topic: "open_question".into(),
+            question: q.trim().to_owned(),
+            why: "The PRD leaves it open; tasks that depend on the answer would have to guess."
+                .into(),
+        });
+    }
+    // A requirement that touches what the PRD puts out of scope: which one wins?
+    let non_goals = prd.items_with_role(SectionRole::NonGoals);
+    for section in prd.work_sections() {
+        for item in section.texts() {
+            let mine = crate::text::domain_tokens(item);
+            for n in &non_goals {
+                let shared: Vec<String> = crate::text::domain_tokens(n)
+                    .intersection(&mine)
+                    .cloned()
+                    .collect();
+                if shared.len() >= 2 {
+                    out.push(Question {
+                        topic: "non_goals".into(),
+                        question: format!(
+                            "\"{}\" ({}) touches what the PRD puts out of scope (\"{}\"): how far should it go?",
+                            short(item),
+                            section.heading,
+                            short(n)
+                        ),
+                        why: "Agents are told not to build non-goals; a requirement that needs part of one must say which part.".into(),
+                    });
+                }
+            }
+        }
+    }
     for section in &prd.sections {
         for item in section.texts() {
             for number in bare_numbers(item) {
@@ -252,5 +286,38 @@ mod tests {
             .map(|q| q.topic)
             .collect();
         assert_eq!(topics, ["success_criteria", "non_goals", "scope", "units"]);
+    }
+
+    #[test]
+    fn open_questions_and_non_goals_feed_the_questions() {
+        let prd = Prd::parse(
+            "# X
+## Goals
+- Fast checkout
+## Non-goals
+- Native mobile app for shoppers
+## Features
+- Push notifications to the mobile app of shoppers when an order ships
+- Cart page
+## Open questions
+- Which payment provider?
+## 未決事項
+- 位置情報を記録するか
+",
+        )
+        .unwrap();
+        let questions = heuristic_questions(&prd);
+        let open: Vec<&str> = questions
+            .iter()
+            .filter(|q| q.topic == "open_question")
+            .map(|q| q.question.as_str())
+            .collect();
+        assert_eq!(open, ["Which payment provider?", "位置情報を記録するか"]);
+        assert!(
+            questions
+                .iter()
+                .any(|q| q.topic == "non_goals" && q.question.contains("Push notifications")),
+            "{questions:?}"
+        );
     }
 }

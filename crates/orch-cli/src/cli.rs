@@ -309,7 +309,9 @@ pub struct PlanArgs {
     /// Also write the plan to this file (`.toml` or `.json`) for review and editing.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Also write Claude Code sub-agents, one per epic, to `.claude/agents/`.
+    /// Also write Claude Code sub-agents, one per epic, to `.claude/agents/`, for working on
+    /// the plan with Claude Code by hand. `orch run` does not read them: each task's
+    /// instruction file carries what its agent needs.
     #[arg(long)]
     pub agents: bool,
     /// Print the outcome (plan, strategy, reasons) as JSON.
