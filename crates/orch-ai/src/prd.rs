@@ -147,6 +147,9 @@ impl Prd {
     /// Reads markdown text.
     pub fn parse(text: &str) -> Result<Prd, PrdError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        // Titles, excerpts and instructions are printed: no escape sequence survives.
+        let sanitized = orch_core::sanitize_terminal(text);
+        let text = sanitized.as_ref();
         if text.trim().is_empty() {
             return Err(PrdError::Empty);
         }
@@ -735,6 +738,16 @@ mod tests {
         assert_eq!(
             prd.items_with_role(SectionRole::OpenQuestions),
             vec!["位置情報を記録するか"]
+        );
+    }
+
+    #[test]
+    fn escape_sequences_never_reach_a_title() {
+        let prd = Prd::parse("# Shop\u{1b}]0;owned\u{7}\n## Work\n- Cart \u{1b}[2Jpage\n").unwrap();
+        assert_eq!(prd.title, "Shop");
+        assert_eq!(
+            prd.work_sections().next().unwrap().items[0].text,
+            "Cart page"
         );
     }
 
