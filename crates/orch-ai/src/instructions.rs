@@ -437,6 +437,7 @@ mod tests {
             name: "p".into(),
             strategy: None,
             epics: vec![Epic {
+                review: None,
                 id: epic,
                 name: "Epic".into(),
                 goal: String::new(),

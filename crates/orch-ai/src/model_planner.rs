@@ -374,6 +374,7 @@ pub fn validate_model_plan(
         let id = str_of(e, "id");
         match EpicId::new(id.clone()) {
             Ok(epic_id) if epic_ids.insert(id.clone()) => epics.push(Epic {
+                review: None,
                 id: epic_id,
                 name: Some(str_of(e, "name"))
                     .filter(|n| !n.is_empty())

@@ -111,6 +111,7 @@ pub fn plan_heuristic_in(prd: &Prd, strategy: Strategy, repo: &RepoMap) -> PlanO
         let epic_id = codes.epic_id(&g.name);
         let code = codes.task_code(&g.name);
         epics.push(Epic {
+            review: None,
             id: epic_id.clone(),
             name: g.name.clone(),
             goal: g.goal.clone(),

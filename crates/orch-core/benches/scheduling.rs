@@ -59,6 +59,7 @@ fn random_instance(seed: u64, n: usize) -> Instance {
         name: format!("random-{seed}"),
         strategy: None,
         epics: vec![Epic {
+            review: None,
             id: epic,
             name: "bench".into(),
             goal: String::new(),

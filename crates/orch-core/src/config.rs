@@ -54,6 +54,43 @@ pub const DEFAULT_CONFIG_TOML: &str = r#"# orch configuration. Every key is opti
 # sandbox_writable = []
 # Most megabytes one attempt's log keeps; the rest is dropped and the cut is noted.
 # log_max_mb = 100
+# Who lets verified work in: auto (the merge queue, once the quality gate passed) or human
+# (the task waits in awaiting_review until `orch review approve`, the dashboard or the MCP
+# server approves it; a rejection retries it with the reviewer's note). An epic or a task of
+# the plan may set its own `review`.
+# review = "auto"
+
+[budget]
+# Spending limits in US dollars, from the cost each agent reports; unset means no limit.
+# When one is reached no new attempt of what it covers starts, and a question asks whether
+# to raise it. `orch run --max-cost` overrides run_usd.
+# run_usd = 20.0
+# epic_usd = 5.0
+# task_usd = 2.0
+# One attempt's limit, handed to the agent CLI where it has one (Claude Code's
+# --max-budget-usd).
+# attempt_usd = 1.0
+
+[agents]
+# The model of each attempt; unset: the agent's own default.
+# model = "sonnet"
+# Attempts after the first (a retry) may use a stronger model.
+# retry_model = "opus"
+
+[agents.by_category]
+# First attempts by task category (database, backend, api, frontend, infra, testing, docs,
+# security, general), for example:
+# docs = "haiku"
+
+[agent.claude]
+# What Claude Code may do without asking, inside the task's sandboxed workspace:
+# default, acceptEdits (edit files; the default), plan (read only), dontAsk, or
+# bypassPermissions (everything; never used unless set here).
+# permission_mode = "acceptEdits"
+# Tools allowed or refused without asking (Claude Code's --allowedTools/--disallowedTools),
+# e.g. ["Bash(cargo test:*)", "Bash(npm test:*)"].
+# allowed_tools = []
+# disallowed_tools = []
 
 [quality]
 # Overall score (0.0 to 1.0) a task needs to pass the gate.
@@ -179,6 +216,9 @@ pub struct RunConfig {
     /// Most megabytes one attempt's log keeps (default 100); the rest is dropped and the
     /// cut is written at the end of the log.
     pub log_max_mb: u64,
+    /// Who lets verified work into its epic branch: `auto` (the merge queue) or `human`
+    /// (`orch review approve`); a plan's epic or task may override it.
+    pub review: crate::plan::ReviewMode,
 }
 
 impl Default for RunConfig {
@@ -198,6 +238,7 @@ impl Default for RunConfig {
             sandbox: "auto".into(),
             sandbox_writable: Vec::new(),
             log_max_mb: 100,
+            review: crate::plan::ReviewMode::Auto,
         }
     }
 }
@@ -387,6 +428,12 @@ pub struct Config {
     pub store: StoreConfig,
     /// `[ai]`
     pub ai: AiConfig,
+    /// `[budget]`
+    pub budget: crate::budget::BudgetConfig,
+    /// `[agents]`: the model of each attempt.
+    pub agents: crate::agents::AgentsConfig,
+    /// `[agent.<name>]`: per-agent permissions.
+    pub agent: crate::agents::AgentTables,
     /// `[escalation]`: kept as raw TOML here and interpreted by `orch-escalation`'s
     /// `EscalationPolicy` (orch-core depends on no layer crate), which rejects unknown keys.
     #[serde(skip_serializing_if = "toml::Table::is_empty")]
@@ -455,6 +502,27 @@ impl Config {
             key,
             problem: problem.to_owned(),
         };
+        if let Some(key) = self.budget.invalid() {
+            return Err(invalid(key, "must be a positive amount of US dollars"));
+        }
+        if let Some(category) = self.agents.unknown_category() {
+            return Err(invalid(
+                "agents.by_category",
+                &format!(
+                    "unknown category `{category}`; expected database, backend, api, frontend, infra, testing, docs, security or general"
+                ),
+            ));
+        }
+        let mode = self.agent.claude.permission_mode.as_str();
+        if !crate::agents::CLAUDE_PERMISSION_MODES.contains(&mode) {
+            return Err(invalid(
+                "agent.claude.permission_mode",
+                &format!(
+                    "`{mode}` is not a Claude Code permission mode; expected one of {}",
+                    crate::agents::CLAUDE_PERMISSION_MODES.join(", ")
+                ),
+            ));
+        }
         if !["offline", "anthropic", "openai", "claude-cli"].contains(&self.ai.provider.as_str()) {
             return Err(invalid(
                 "ai.provider",
@@ -590,7 +658,11 @@ mod tests {
                     if rest.contains(" = ")
                         && !rest.contains("base_branch")
                         && !rest.contains("copy_untracked")
-                        && !rest.contains("agent_command") =>
+                        && !rest.contains("agent_command")
+                        // examples of limits and models, not defaults (unset by default)
+                        && !rest.contains("_usd")
+                        && !rest.contains("model")
+                        && !rest.starts_with("docs =") =>
                 {
                     rest
                 }

@@ -129,6 +129,38 @@ pub enum Event {
         /// The target's new tip.
         sha: String,
     },
+    /// A verified task waits for a human review before it is merged.
+    ReviewRequested {
+        /// The task.
+        task: TaskId,
+        /// The attempt whose work is reviewed.
+        attempt: u32,
+        /// The verified commit: what an approval merges.
+        sha: String,
+    },
+    /// A reviewer approved or rejected a task's verified work.
+    ReviewDecided {
+        /// The task.
+        task: TaskId,
+        /// The attempt reviewed.
+        attempt: u32,
+        /// `approved` or `rejected`.
+        verdict: String,
+        /// Who decided (`cli`, `dashboard`, `mcp`, a user name).
+        by: String,
+        /// The reviewer's note (for a rejection: what the next attempt must fix).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// A spending limit was reached; no new attempt of what it covers starts.
+    BudgetReached {
+        /// `run`, `epic E` or `task T`.
+        scope: String,
+        /// Dollars spent.
+        spent_usd: f64,
+        /// The limit.
+        limit_usd: f64,
+    },
 }
 
 impl Event {
@@ -146,6 +178,9 @@ impl Event {
             Event::AttemptFinished { .. } => "attempt_finished",
             Event::ScopeViolation { .. } => "scope_violation",
             Event::Merged { .. } => "merged",
+            Event::ReviewRequested { .. } => "review_requested",
+            Event::ReviewDecided { .. } => "review_decided",
+            Event::BudgetReached { .. } => "budget_reached",
         }
     }
 
@@ -156,7 +191,9 @@ impl Event {
             | Event::MessageChanged { task, .. }
             | Event::AttemptStarted { task, .. }
             | Event::AttemptFinished { task, .. }
-            | Event::ScopeViolation { task, .. } => Some(task),
+            | Event::ScopeViolation { task, .. }
+            | Event::ReviewRequested { task, .. }
+            | Event::ReviewDecided { task, .. } => Some(task),
             Event::Merged { task, .. } => task.as_ref(),
             _ => None,
         }

@@ -791,6 +791,7 @@ mod tests {
             name: "t".into(),
             strategy: None,
             epics: vec![Epic {
+                review: None,
                 id: epic.clone(),
                 name: "e".into(),
                 goal: String::new(),

@@ -39,6 +39,8 @@
 
 #![deny(missing_docs)]
 
+mod agents;
+mod budget;
 mod clock;
 mod config;
 mod event;
@@ -52,6 +54,8 @@ mod secrets;
 mod status;
 mod terminal;
 
+pub use agents::{AgentTables, AgentsConfig, CLAUDE_PERMISSION_MODES, ClaudeAgentConfig};
+pub use budget::{BudgetConfig, Spend};
 pub use clock::{Clock, SystemClock};
 pub use config::{
     AiConfig, Config, ConfigError, DEFAULT_CONFIG_TOML, GATE_CACHE_KEY_FILE, QUALITY_DIMENSIONS,
@@ -64,7 +68,8 @@ pub use graph::{
 };
 pub use id::{EpicId, IdError, MAX_ID_LEN, TaskId, slugify, validate_name};
 pub use plan::{
-    Category, Epic, PLAN_FORMAT_VERSION, Plan, PlanFormat, Priority, TEST_ALLOWANCES, Task,
+    Category, Epic, PLAN_FORMAT_VERSION, Plan, PlanFormat, Priority, ReviewMode, TEST_ALLOWANCES,
+    Task,
 };
 pub use schedule::{dependencies_met, newly_blocked, newly_ready, next_tasks, priority_key};
 pub use secrets::{SECRET_PATTERNS, is_secret_name};

@@ -142,6 +142,10 @@ pub struct Task {
     /// `suppressions`, `tool_config`, `test_config`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow: Vec<String>,
+    /// Whether a human reviews the diff before it is merged; `None`: the epic's setting,
+    /// else `[run] review`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewMode>,
     /// Current status (plans usually start all `pending`).
     #[serde(default, skip_serializing_if = "is_pending")]
     pub status: TaskStatus,
@@ -197,6 +201,7 @@ impl Task {
             allow: Vec::new(),
             estimate_minutes: default_estimate(),
             priority: Priority::default(),
+            review: None,
             status: TaskStatus::Pending,
             attempts: 0,
         }
@@ -217,6 +222,32 @@ pub struct Epic {
     /// The planning strategy that produced it (`layer`, `phase`, `function`, `generic`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<String>,
+    /// Review before merge for the epic's tasks (a task's own setting wins); `None`:
+    /// `[run] review`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewMode>,
+}
+
+/// Who lets verified work into its epic branch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewMode {
+    /// The merge queue, as soon as the quality gate passed.
+    #[default]
+    Auto,
+    /// A human approves the diff first (`orch review approve`); a rejection retries the
+    /// task with the reviewer's note.
+    Human,
+}
+
+impl ReviewMode {
+    /// `auto` or `human`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewMode::Auto => "auto",
+            ReviewMode::Human => "human",
+        }
+    }
 }
 
 /// A whole plan: epics and their tasks.
@@ -312,6 +343,19 @@ impl Plan {
         self.tasks.iter().find(|t| &t.id == id)
     }
 
+    /// Whether `task`'s verified work waits for a human: its own setting, else its epic's,
+    /// else `default` (`[run] review`).
+    pub fn review_mode(&self, task: &Task, default: ReviewMode) -> ReviewMode {
+        task.review
+            .or_else(|| {
+                self.epics
+                    .iter()
+                    .find(|e| e.id == task.epic)
+                    .and_then(|e| e.review)
+            })
+            .unwrap_or(default)
+    }
+
     /// Tasks per epic, in plan order, keyed by epic id.
     pub fn tasks_by_epic(&self) -> BTreeMap<&EpicId, Vec<&Task>> {
         let mut map: BTreeMap<&EpicId, Vec<&Task>> = BTreeMap::new();
@@ -393,6 +437,10 @@ struct TaskDefinition<'a> {
     estimate_minutes: u32,
     #[serde(skip_serializing_if = "is_default")]
     priority: Priority,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    allow: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    review: Option<ReviewMode>,
 }
 
 impl Task {
@@ -411,6 +459,8 @@ impl Task {
             acceptance: &self.acceptance,
             estimate_minutes: self.estimate_minutes,
             priority: self.priority,
+            allow: &self.allow,
+            review: self.review,
         })
         .unwrap_or_default()
     }
@@ -442,12 +492,14 @@ mod tests {
             strategy: Some("layer".into()),
             epics: vec![
                 Epic {
+                    review: None,
                     id: db,
                     name: "Database".into(),
                     goal: "data".into(),
                     strategy: None,
                 },
                 Epic {
+                    review: None,
                     id: api,
                     name: "API".into(),
                     goal: String::new(),
@@ -497,7 +549,12 @@ mod tests {
 
     #[test]
     fn definition_json_mirrors_task_serialisation() {
-        for task in sample().tasks {
+        let mut tasks = sample().tasks;
+        // Every optional field set once: a field the definition forgot would be lost on
+        // import (allowances once were).
+        tasks[0].allow = vec!["edit_tests".into()];
+        tasks[0].review = Some(ReviewMode::Human);
+        for task in tasks {
             let mut pending = task.clone();
             pending.status = TaskStatus::Pending;
             pending.attempts = 0;

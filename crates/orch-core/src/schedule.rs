@@ -60,7 +60,8 @@ pub fn priority_key(graph: &DepGraph, i: usize) -> (Reverse<u64>, Reverse<crate:
 /// Picks at most `free_slots` tasks to start now, best first.
 ///
 /// `statuses[i]` is the status of task `i` of `graph`. A picked task never conflicts with an
-/// active task (`Running`, `Verifying`, `Merging`) nor with another pick.
+/// task holding unmerged work (`Running`, `Verifying`, `AwaitingReview`, `Merging`) nor with
+/// another pick.
 pub fn next_tasks(graph: &DepGraph, statuses: &[TaskStatus], free_slots: usize) -> Vec<usize> {
     assert_eq!(statuses.len(), graph.len(), "one status per task");
     if free_slots == 0 {
@@ -73,7 +74,7 @@ pub fn next_tasks(graph: &DepGraph, statuses: &[TaskStatus], free_slots: usize) 
 
     // Checked against the few active tasks and picks, never against all conflicts.
     let mut busy: Vec<usize> = (0..graph.len())
-        .filter(|&i| statuses[i].is_active())
+        .filter(|&i| statuses[i].holds_work())
         .collect();
     let mut picked = Vec::with_capacity(free_slots.min(candidates.len()));
     for i in candidates {
@@ -108,6 +109,7 @@ mod tests {
             name: "s".into(),
             strategy: None,
             epics: vec![Epic {
+                review: None,
                 id: epic.clone(),
                 name: "e".into(),
                 goal: String::new(),

@@ -2,7 +2,9 @@
 //!
 //! ```text
 //! Pending ──▶ Ready ──▶ Running ──▶ Verifying ──▶ Merging ──▶ Completed
-//!    │          ▲          │            │            │
+//!    │          ▲          │            │   ▲        │
+//!    │          │          │            ▼   │        │
+//!    │          │          │      AwaitingReview     │   (review = "human")
 //!    │          │          ▼            ▼            ▼
 //!    │          └──────  Failed ◀───────┴────────────┘
 //!    │          │          │
@@ -34,6 +36,9 @@ pub enum TaskStatus {
     Running,
     /// The agent finished; the orchestrator runs the quality gate.
     Verifying,
+    /// The gate passed and a human reviews the diff before it is merged
+    /// (`review = "human"`); approval moves it to `Merging`, rejection retries it.
+    AwaitingReview,
     /// The gate passed; the task branch is in the merge queue.
     Merging,
     /// Merged into its epic branch. Terminal.
@@ -52,11 +57,12 @@ pub enum TaskStatus {
 
 impl TaskStatus {
     /// Every status, in lifecycle order.
-    pub const ALL: [TaskStatus; 11] = [
+    pub const ALL: [TaskStatus; 12] = [
         TaskStatus::Pending,
         TaskStatus::Ready,
         TaskStatus::Running,
         TaskStatus::Verifying,
+        TaskStatus::AwaitingReview,
         TaskStatus::Merging,
         TaskStatus::Completed,
         TaskStatus::Failed,
@@ -73,6 +79,7 @@ impl TaskStatus {
             TaskStatus::Ready => "ready",
             TaskStatus::Running => "running",
             TaskStatus::Verifying => "verifying",
+            TaskStatus::AwaitingReview => "awaiting_review",
             TaskStatus::Merging => "merging",
             TaskStatus::Completed => "completed",
             TaskStatus::Failed => "failed",
@@ -100,6 +107,13 @@ impl TaskStatus {
         )
     }
 
+    /// The task's unmerged work sits in its worktree: active, or verified and waiting for a
+    /// review. A task whose files conflict with it must not start meanwhile, or the
+    /// approved work would no longer merge.
+    pub fn holds_work(self) -> bool {
+        self.is_active() || self == TaskStatus::AwaitingReview
+    }
+
     /// The statuses this one may move to, in the order of [`TaskStatus::ALL`].
     pub fn successors(self) -> Vec<TaskStatus> {
         TaskStatus::ALL
@@ -118,7 +132,7 @@ impl fmt::Display for TaskStatus {
 /// A string that names no status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown task status `{0}`; expected one of: pending, ready, running, verifying, merging, completed, failed, escalated, blocked, skipped, cancelled"
+    "unknown task status `{0}`; expected one of: pending, ready, running, verifying, awaiting_review, merging, completed, failed, escalated, blocked, skipped, cancelled"
 )]
 pub struct UnknownStatus(pub String);
 
@@ -162,7 +176,9 @@ fn is_allowed(from: TaskStatus, to: TaskStatus) -> bool {
         (Pending, Ready | Blocked | Skipped | Cancelled)
             | (Ready, Running | Skipped | Cancelled)
             | (Running, Verifying | Failed | Escalated)
-            | (Verifying, Merging | Failed | Escalated)
+            | (Verifying, Merging | AwaitingReview | Failed | Escalated)
+            // approved, or rejected (a retry with the reviewer's note), or given up
+            | (AwaitingReview, Merging | Failed | Skipped | Cancelled)
             | (Merging, Completed | Failed | Escalated)
             | (Failed, Ready | Escalated | Skipped | Cancelled)
             | (Escalated, Ready | Completed | Skipped | Cancelled)
@@ -193,6 +209,23 @@ mod tests {
             s = transition(s, next).unwrap();
         }
         assert_eq!(s, Completed);
+    }
+
+    #[test]
+    fn review_path() {
+        let mut s = Verifying;
+        for next in [AwaitingReview, Merging, Completed] {
+            s = transition(s, next).unwrap();
+        }
+        assert!(
+            transition(AwaitingReview, Failed).is_ok(),
+            "a rejection retries"
+        );
+        assert!(
+            transition(AwaitingReview, Completed).is_err(),
+            "never merged unseen"
+        );
+        assert!(!AwaitingReview.is_active() && AwaitingReview.holds_work());
     }
 
     #[test]

@@ -50,6 +50,7 @@ fn plan(tasks: Vec<(String, Vec<String>, u64)>) -> Plan {
         name: "bench".into(),
         strategy: None,
         epics: vec![Epic {
+            review: None,
             id: epic,
             name: "Epic".into(),
             goal: String::new(),

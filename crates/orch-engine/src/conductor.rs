@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use orch_core::{DepGraph, EpicId, Event, Plan, TaskId, TaskStatus, next_tasks};
+use orch_core::{DepGraph, EpicId, Event, Plan, ReviewMode, TaskId, TaskStatus, next_tasks};
 use orch_escalation::{Escalator, FailureKind};
 use orch_session::{PoolConfig, SessionEvent, SessionPool};
 use orch_store::{AttemptRecord, Lease, Store, StoreError, TaskFilter};
@@ -86,6 +86,10 @@ pub struct Conductor {
     last_epic_retry: Instant,
     pub(crate) tx: mpsc::Sender<WorkerMsg>,
     rx: mpsc::Receiver<WorkerMsg>,
+    /// Spending against `[budget]`.
+    pub(crate) budgets: crate::budget::Budgets,
+    /// Limits reached during this run, by scope, for the report.
+    pub(crate) budget_reached: Vec<String>,
 }
 
 impl std::fmt::Debug for Conductor {
@@ -184,7 +188,15 @@ impl Conductor {
             .map(|e| e.id.clone())
             .collect();
         let statuses = plan.tasks.iter().map(|t| t.status).collect();
+        let budgets = crate::budget::Budgets::load(
+            &store,
+            &plan,
+            options.config.budget.clone(),
+            options.max_cost,
+        )?;
         Ok(Conductor {
+            budgets,
+            budget_reached: Vec::new(),
             store,
             plan,
             graph,
@@ -435,9 +447,13 @@ impl Conductor {
     /// Whether anything can still happen without a new `orch run`: a task is ready, a retry
     /// is waiting for its backoff, or (when waiting for answers) a question is open.
     fn can_progress(&self) -> bool {
-        let ready = self.statuses.contains(&TaskStatus::Ready);
+        // A ready task held back by a spending limit cannot start before an answer.
+        let ready = self.plan.tasks.iter().enumerate().any(|(i, t)| {
+            self.statuses[i] == TaskStatus::Ready && self.budgets.reached(&t.id, &t.epic).is_none()
+        });
         let waiting_human = self.options.wait_for_answers
             && (self.escalator.open_messages() > 0
+                || self.statuses.contains(&TaskStatus::AwaitingReview)
                 || self.escalator.held() > 0
                 || !self.pending_epics.is_empty());
         ready || waiting_human
@@ -457,6 +473,7 @@ impl Conductor {
                 masked[i] = TaskStatus::Failed;
             }
         }
+        self.hold_over_budget(&mut masked)?;
         for i in next_tasks(&self.graph, &masked, free) {
             let task = self.graph.id(i).clone();
             if self.statuses[i] == TaskStatus::Pending {
@@ -490,6 +507,19 @@ impl Conductor {
             .or_else(|| previous.as_ref().and_then(|p| p.feedback.clone()));
         let task = self.plan.tasks[i].clone();
         let instructions = self.instructions(&task, attempt, feedback);
+        let claude = &self.options.config.agent.claude;
+        let settings = worker::AgentSettings {
+            model: self
+                .options
+                .config
+                .agents
+                .model_for(task.category, attempt)
+                .map(str::to_owned),
+            permission_mode: Some(claude.permission_mode.clone()),
+            allowed_tools: claude.allowed_tools.clone(),
+            disallowed_tools: claude.disallowed_tools.clone(),
+            max_budget_usd: self.budgets.attempt_cap(&task.id, &task.epic),
+        };
         let log = orch_session::attempt_log_path(&self.options.orch_dir, task_id, attempt);
         self.store.begin_attempt(&AttemptRecord {
             worktree: self
@@ -529,6 +559,8 @@ impl Conductor {
             },
             base,
             verified_sha: None,
+            review: false,
+            settings,
         });
         Ok(())
     }
@@ -547,7 +579,11 @@ impl Conductor {
         out
     }
 
-    pub(crate) fn spawn(&mut self, job: Job) {
+    pub(crate) fn spawn(&mut self, mut job: Job) {
+        job.review = self
+            .plan
+            .review_mode(&job.task, self.options.config.run.review)
+            == ReviewMode::Human;
         self.inflight.insert(
             job.task.id.clone(),
             InFlight {
@@ -651,6 +687,7 @@ impl Conductor {
                 let reason = match status {
                     TaskStatus::Verifying => "agent finished; verifying",
                     TaskStatus::Merging => "verified; in the merge queue",
+                    TaskStatus::AwaitingReview => "verified; waiting for a human review",
                     _ => "worker",
                 };
                 if self.status(&task) != status {
@@ -706,6 +743,8 @@ impl Conductor {
         self.agent_time += f.agent_time;
         if let Some(c) = f.end.cost_usd {
             *self.cost.get_or_insert(0.0) += c;
+            let epic = self.plan.tasks[self.index(&f.task)].epic.clone();
+            self.budgets.spent(&f.task, &epic, c);
         }
         let quality = f.end.quality;
         self.store.finish_attempt(&f.task, f.attempt, f.end)?;
@@ -728,6 +767,14 @@ impl Conductor {
                 self.refresh()?;
                 orch_core::fault::point("task-completed");
                 self.finish_epic_if_done(&epic).await?;
+            }
+            Verdict::AwaitingReview { sha, base } => {
+                self.store.request_review(&f.task, f.attempt, &sha, &base)?;
+                let score = quality.map_or_else(String::new, |q| format!(" (quality {q:.2})"));
+                self.note(format!(
+                    "{}: verified{score}; waiting for your review: `orch review show {}`",
+                    f.task, f.task
+                ));
             }
             Verdict::Interrupted => {
                 let summary = "stopped by the user; runs again on the next `orch run`";
@@ -924,6 +971,15 @@ impl Conductor {
             parallel: self.options.parallel,
             tasks,
             cost_usd: self.cost,
+            budget: self.budgets.report(self.budget_reached.clone()),
+            awaiting_review: self
+                .plan
+                .tasks
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| self.statuses[*i] == TaskStatus::AwaitingReview)
+                .map(|(_, t)| t.id.to_string())
+                .collect(),
             open_questions,
             pending_merges: self
                 .pending_epics

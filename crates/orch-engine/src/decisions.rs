@@ -73,38 +73,7 @@ impl Conductor {
                 )?;
             }
             Decision::Escalate { message, notify } => {
-                self.save_message(&message)?;
-                if self.status(task) == TaskStatus::Failed {
-                    self.set_status(
-                        task,
-                        TaskStatus::Escalated,
-                        &format!("waiting for an answer to {}", message.id),
-                    )?;
-                }
-                self.options.progress.event(&RunEvent::Question {
-                    message: message.id.to_string(),
-                    task: task.clone(),
-                    text: message.render_text(),
-                });
-                if notify && !self.options.notifiers.is_empty() {
-                    // Notifiers talk to the network: off the loop, so a hanging webhook
-                    // never stalls the run (each is bounded by the set's deadline).
-                    let notifiers = self.options.notifiers.clone();
-                    let tx = self.tx.clone();
-                    let message = message.clone();
-                    self.pending_notifications += 1;
-                    tokio::spawn(async move {
-                        let report = notifiers.notify_all(&message).await;
-                        let _ = tx
-                            .send(crate::worker::WorkerMsg::Notified {
-                                message,
-                                report: Box::new(report),
-                            })
-                            .await;
-                    });
-                } else {
-                    self.record_notified(&message.id, &NotifyReport::default())?;
-                }
+                self.publish_question(task, *message, notify)?;
             }
             Decision::Hold { reason } => {
                 self.note(format!(
@@ -123,6 +92,65 @@ impl Conductor {
             },
         }
         self.save_escalator()
+    }
+
+    /// Stores and announces a question the escalator opened outside a failure (a budget).
+    pub(crate) fn carry_out_question(
+        &mut self,
+        task: &TaskId,
+        outcome: Outcome,
+    ) -> Result<(), EngineError> {
+        self.write_log(outcome.log.as_ref());
+        if let Decision::Escalate { message, notify } = outcome.decision {
+            self.publish_question(task, *message, notify)?;
+        }
+        self.save_escalator()
+    }
+
+    /// Saves `message`, moves a failed task to `Escalated`, and notifies (off the loop).
+    fn publish_question(
+        &mut self,
+        task: &TaskId,
+        message: PmMessage,
+        notify: bool,
+    ) -> Result<(), EngineError> {
+        {
+            {
+                self.save_message(&message)?;
+                if self.status(task) == TaskStatus::Failed {
+                    self.set_status(
+                        task,
+                        TaskStatus::Escalated,
+                        &format!("waiting for an answer to {}", message.id),
+                    )?;
+                }
+                self.options.progress.event(&RunEvent::Question {
+                    message: message.id.to_string(),
+                    task: task.clone(),
+                    text: message.render_text(),
+                });
+                if notify && !self.options.notifiers.is_empty() {
+                    // Notifiers talk to the network: off the loop, so a hanging webhook
+                    // never stalls the run (each is bounded by the set's deadline).
+                    let notifiers = self.options.notifiers.clone();
+                    let tx = self.tx.clone();
+                    let message = Box::new(message.clone());
+                    self.pending_notifications += 1;
+                    tokio::spawn(async move {
+                        let report = notifiers.notify_all(&message).await;
+                        let _ = tx
+                            .send(crate::worker::WorkerMsg::Notified {
+                                message,
+                                report: Box::new(report),
+                            })
+                            .await;
+                    });
+                } else {
+                    self.record_notified(&message.id, &NotifyReport::default())?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Stores who was notified about `message`.
@@ -277,6 +305,9 @@ impl Conductor {
                 self.aborted = true;
                 self.stop.stop(crate::StopLevel::Graceful);
             }
+            Action::RaiseBudget { .. } | Action::StopRun => {
+                self.apply_budget_action(&action)?;
+            }
         }
         self.refresh()
     }
@@ -291,6 +322,7 @@ impl Conductor {
         if seq != self.last_seen_seq {
             self.last_seen_seq = seq;
             self.pick_up_answers().await?;
+            self.pick_up_reviews()?;
         }
         for resolution in self.escalator.expire_due() {
             self.write_log(resolution.log.as_ref());
@@ -347,7 +379,16 @@ impl Conductor {
             let task = resolution.message.task.clone();
             let action_name = resolution.action.name().to_owned();
             let status = self.status(&task);
-            if matches!(status, TaskStatus::Escalated | TaskStatus::Failed) {
+            // A budget question is about a task that has not started (it stays ready).
+            let about_budget =
+                resolution.message.kind == orch_escalation::FailureKind::BudgetReached;
+            if about_budget && !status.is_terminal() {
+                if resolution.action == Action::Skip {
+                    self.set_status(&task, TaskStatus::Skipped, "skipped: over its budget")?;
+                } else {
+                    self.apply_budget_action(&resolution.action)?;
+                }
+            } else if matches!(status, TaskStatus::Escalated | TaskStatus::Failed) {
                 self.apply_action(&task, resolution.action).await?;
             } else {
                 self.note(format!(

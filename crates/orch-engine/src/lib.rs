@@ -53,6 +53,7 @@
 #![deny(missing_docs)]
 
 mod advisor;
+mod budget;
 mod conductor;
 mod decisions;
 mod demo;
@@ -65,9 +66,11 @@ mod preflight;
 mod progress;
 mod recover;
 mod replay;
+mod review;
 mod worker;
 
 pub use advisor::ModelAdvisor;
+pub use budget::BudgetReport;
 pub use conductor::Conductor;
 pub use demo::{DEMO_PRD, DemoProject, answer_pending};
 pub use error::EngineError;

@@ -74,6 +74,9 @@ pub struct EngineOptions {
     /// Keep running while tasks wait for a human answer (`false`: end the run as
     /// incomplete once nothing else can move; the next run picks the answers up).
     pub wait_for_answers: bool,
+    /// The run's spending limit in US dollars (`orch run --max-cost`), over
+    /// `[budget] run_usd`.
+    pub max_cost: Option<f64>,
     /// Wall-clock limit of one session.
     pub session_timeout: Duration,
     /// Idle limit of one session.
@@ -204,6 +207,7 @@ impl EngineOptions {
             notifiers,
             progress: Arc::new(Silent),
             wait_for_answers: true,
+            max_cost: None,
             session_timeout: Duration::from_secs(u64::from(run.session_timeout_minutes) * 60),
             idle_timeout: (run.idle_timeout_minutes > 0)
                 .then(|| Duration::from_secs(u64::from(run.idle_timeout_minutes) * 60)),

@@ -212,6 +212,12 @@ pub struct RunReport {
     pub tasks: Vec<TaskSummary>,
     /// Agent cost in US dollars, where agents report it.
     pub cost_usd: Option<f64>,
+    /// Spending against the run's limit, and the limits reached.
+    #[serde(default)]
+    pub budget: crate::budget::BudgetReport,
+    /// Verified tasks waiting for a human review.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub awaiting_review: Vec<String>,
     /// PM messages still waiting for an answer.
     pub open_questions: Vec<String>,
     /// Finished epics whose merge into the base branch was refused, with why.
@@ -278,6 +284,8 @@ mod tests {
             parallel,
             tasks: Vec::new(),
             cost_usd: None,
+            budget: crate::budget::BudgetReport::default(),
+            awaiting_review: Vec::new(),
             open_questions: Vec::new(),
             pending_merges: Vec::new(),
         }

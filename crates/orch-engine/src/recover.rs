@@ -107,6 +107,8 @@ impl Conductor {
                 stage,
                 base,
                 verified_sha,
+                review: false,
+                settings: Default::default(),
             });
         }
         // Sessions of tasks that are not running any more (or of another plan): stop them.

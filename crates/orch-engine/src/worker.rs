@@ -80,8 +80,25 @@ pub(crate) struct Job {
     /// the same worktree, or this attempt before a restart). Never read from git config,
     /// which an agent could rewrite.
     pub base: Option<String>,
-    /// For [`Stage::Merge`]: the commit that was verified before the restart.
+    /// For [`Stage::Merge`]: the commit that was verified before the restart (or that a
+    /// reviewer approved).
     pub verified_sha: Option<String>,
+    /// Verified work waits for a human review instead of going to the merge queue.
+    pub review: bool,
+    /// Model, permissions and spending limit of the agent session.
+    pub settings: AgentSettings,
+}
+
+/// What the agent of one attempt may use and do, from `[agents]`, `[agent.claude]` and
+/// `[budget]`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AgentSettings {
+    pub model: Option<String>,
+    /// Claude Code's `--permission-mode` (other agents keep their own defaults).
+    pub permission_mode: Option<String>,
+    pub allowed_tools: Vec<String>,
+    pub disallowed_tools: Vec<String>,
+    pub max_budget_usd: Option<f64>,
 }
 
 /// What a worker tells the conductor on the way.
@@ -130,6 +147,11 @@ pub(crate) enum Verdict {
     Merged {
         sha: String,
     },
+    /// Verified; the commit waits for a human review (`review = "human"`).
+    AwaitingReview {
+        sha: String,
+        base: String,
+    },
     Failed(Box<FailureContext>),
     /// Stopped by the user; not the agent's fault.
     Interrupted,
@@ -162,6 +184,10 @@ pub(crate) async fn run(shared: Arc<Shared>, job: Job, tx: mpsc::Sender<WorkerMs
     let verdict = attempt.go().await;
     let (result, summary) = match &verdict {
         Verdict::Merged { sha } => ("passed".to_owned(), format!("merged as {}", short(sha))),
+        Verdict::AwaitingReview { sha, .. } => (
+            "passed".to_owned(),
+            format!("verified as {}; waiting for a review", short(sha)),
+        ),
         Verdict::Failed(f) => (f.kind.as_str().to_owned(), f.message.clone()),
         Verdict::Interrupted => ("interrupted".to_owned(), "stopped by the user".to_owned()),
     };
@@ -301,6 +327,12 @@ impl Attempt<'_> {
                 };
                 let mut verified = self.end.clone();
                 verified.result_sha = Some(sha.clone());
+                if self.job.review {
+                    // The verified commit is pinned: an approval merges exactly it.
+                    self.phase(TaskStatus::AwaitingReview, Some(verified)).await;
+                    self.end.result_sha = Some(sha.clone());
+                    return Verdict::AwaitingReview { sha, base };
+                }
                 self.phase(TaskStatus::Merging, Some(verified)).await;
                 sha
             }
@@ -361,8 +393,22 @@ impl Attempt<'_> {
 
         let mut request = AgentRequest::new(task.id.clone(), &prompt, &worktree.path);
         request.resume = if fresh { None } else { resume };
-        if non_interactive {
-            request.permission_mode = Some("bypassPermissions".into());
+        let settings = &self.job.settings;
+        request.model.clone_from(&settings.model);
+        request.max_budget_usd = settings.max_budget_usd;
+        if self.job.agent.name() == "claude" {
+            request
+                .permission_mode
+                .clone_from(&settings.permission_mode);
+            request.allowed_tools.clone_from(&settings.allowed_tools);
+            request
+                .disallowed_tools
+                .clone_from(&settings.disallowed_tools);
+            // After a session stalled on a prompt: a mode that never asks (it refuses what
+            // is not allowed). Everything is allowed only where the user configured it.
+            if non_interactive && settings.permission_mode.as_deref() != Some("bypassPermissions") {
+                request.permission_mode = Some("dontAsk".into());
+            }
         }
         request.env = vec![
             ("ORCH_TASK".into(), task.id.to_string()),

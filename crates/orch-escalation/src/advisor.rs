@@ -246,6 +246,15 @@ impl RuleAdvisor {
                     .con("Other tasks touching those files may conflict"),
                 skip(),
             ],
+            // The engine asks about budgets with amounts of its own (Escalator::ask); this is
+            // what an advisor offers without them.
+            FailureKind::BudgetReached => vec![
+                DecisionOption::new("Stop the run here", Action::StopRun)
+                    .pro("Spends nothing more; `orch run` goes on later")
+                    .con("Nothing new starts until the limit is raised in orch.toml")
+                    .recommended(),
+                skip(),
+            ],
             FailureKind::Tampering => vec![
                 DecisionOption::new(
                     "Retry on a fresh worktree",
@@ -410,6 +419,7 @@ pub fn feedback_for(failure: &FailureContext) -> String {
              Other tasks work on those in parallel: undo those changes and stay within scope."
         }
         FailureKind::RepeatedFailure => "The same failure repeated; try a different approach.",
+        FailureKind::BudgetReached => "",
         FailureKind::Tampering => {
             "You changed something outside your workspace that orch protects (the main \
              repository's branches, hooks or git config, or orch's own files). That is never \

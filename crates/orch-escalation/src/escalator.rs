@@ -650,6 +650,25 @@ impl Escalator {
         self.quiet(task, decision, &reason)
     }
 
+    /// Asks a human at once, outside the retry and rate rules: for questions that are not
+    /// about the agent's work (a spending limit reached). `on_expiry` is what an unanswered
+    /// question does when it expires (never something that spends more).
+    pub fn ask(
+        &mut self,
+        ctx: FailureContext,
+        options: Vec<DecisionOption>,
+        on_expiry: Action,
+    ) -> Outcome {
+        let mut outcome = self.open(ctx, options);
+        if let Decision::Escalate { message, .. } = &mut outcome.decision {
+            message.on_expiry = on_expiry.clone();
+            if let Some(stored) = self.state.messages.get_mut(&message.id) {
+                stored.on_expiry = on_expiry;
+            }
+        }
+        outcome
+    }
+
     /// Opens a message for an escalation `assess` (or the held queue) approved.
     fn open(&mut self, ctx: FailureContext, options: Vec<DecisionOption>) -> Outcome {
         let now = self.now();

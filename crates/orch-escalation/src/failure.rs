@@ -39,11 +39,14 @@ pub enum FailureKind {
     /// The tests the work is measured by were weakened: deleted, emptied, skipped, made
     /// assertion-free, or their tools and settings relaxed.
     TestIntegrity,
+    /// A spending limit (`[budget]`) is reached: no new attempt starts until a human raises
+    /// it. Not the agent's failure; asked at once.
+    BudgetReached,
 }
 
 impl FailureKind {
     /// Every kind.
-    pub const ALL: [FailureKind; 12] = [
+    pub const ALL: [FailureKind; 13] = [
         FailureKind::QualityBelowThreshold,
         FailureKind::TestsFailing,
         FailureKind::AgentCrashed,
@@ -56,11 +59,12 @@ impl FailureKind {
         FailureKind::RepeatedFailure,
         FailureKind::Tampering,
         FailureKind::TestIntegrity,
+        FailureKind::BudgetReached,
     ];
 
     /// Failures a human must see at once, without automatic retries.
     pub fn escalates_at_once(self) -> bool {
-        self == FailureKind::Tampering
+        matches!(self, FailureKind::Tampering | FailureKind::BudgetReached)
     }
 
     /// The snake_case name used in JSON and the store.
@@ -78,6 +82,7 @@ impl FailureKind {
             FailureKind::RepeatedFailure => "repeated_failure",
             FailureKind::Tampering => "tampering",
             FailureKind::TestIntegrity => "test_integrity",
+            FailureKind::BudgetReached => "budget_reached",
         }
     }
 
@@ -96,6 +101,7 @@ impl FailureKind {
             FailureKind::RepeatedFailure => "repeated identical failure",
             FailureKind::Tampering => "tampered with the repository or orch's state",
             FailureKind::TestIntegrity => "weakened the tests it is measured by",
+            FailureKind::BudgetReached => "spending limit reached",
         }
     }
 }

@@ -165,6 +165,17 @@ pub enum Action {
     Skip,
     /// Stop the whole run.
     AbortRun,
+    /// Raise a spending limit (`scope`: `run`, `epic E`, `task T`) to this many cents; the
+    /// task waiting for it goes on.
+    RaiseBudget {
+        /// What the limit covers.
+        scope: String,
+        /// The new limit in US cents.
+        limit_cents: u64,
+    },
+    /// Stop starting attempts and end the run gracefully; nothing is cancelled and the next
+    /// `orch run` goes on where this one stopped.
+    StopRun,
 }
 
 impl Action {
@@ -177,6 +188,8 @@ impl Action {
             Action::SplitTask { .. } => "split",
             Action::Skip => "skip",
             Action::AbortRun => "abort_run",
+            Action::RaiseBudget { .. } => "raise_budget",
+            Action::StopRun => "stop_run",
         }
     }
 
@@ -199,6 +212,7 @@ impl Action {
             }
             Action::SplitTask { .. } | Action::Skip => TaskStatus::Skipped,
             Action::AbortRun => TaskStatus::Cancelled,
+            Action::RaiseBudget { .. } | Action::StopRun => TaskStatus::Ready,
         }
     }
 
@@ -218,7 +232,11 @@ impl Action {
             Action::RetryWithInstructions { instructions, .. }
             | Action::RetryWithAgent { instructions, .. } => append(instructions),
             Action::SplitTask { hint } => append(hint),
-            Action::Accept | Action::Skip | Action::AbortRun => {}
+            Action::Accept
+            | Action::Skip
+            | Action::AbortRun
+            | Action::RaiseBudget { .. }
+            | Action::StopRun => {}
         }
         self
     }
@@ -242,6 +260,13 @@ impl fmt::Display for Action {
             Action::SplitTask { .. } => f.write_str("split the task"),
             Action::Skip => f.write_str("skip the task"),
             Action::AbortRun => f.write_str("abort the run"),
+            Action::RaiseBudget { scope, limit_cents } => write!(
+                f,
+                "raise the {scope} budget to ${}.{:02}",
+                limit_cents / 100,
+                limit_cents % 100
+            ),
+            Action::StopRun => f.write_str("stop the run (nothing is cancelled)"),
         }
     }
 }
@@ -829,6 +854,10 @@ fn question_for(f: &FailureContext) -> String {
         ),
         FailureKind::TestIntegrity => format!(
             "The agent on {task} weakened the tests its work is measured by. Redo it with the tests intact, or accept the test changes?"
+        ),
+        FailureKind::BudgetReached => format!(
+            "{task} cannot start: {}. Raise the limit, or stop here?",
+            f.message
         ),
         FailureKind::RepeatedFailure => format!(
             "{task} failed {} times in a row the same way ({}). Automatic retries stopped. What should we do?",

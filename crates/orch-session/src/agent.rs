@@ -36,6 +36,16 @@ pub struct AgentRequest {
     pub permission_mode: Option<String>,
     /// Extra system prompt (Claude `--append-system-prompt`).
     pub append_system_prompt: Option<String>,
+    /// Most US dollars this run may spend (Claude Code `--max-budget-usd`, passed only
+    /// where the installed CLI has the flag).
+    #[serde(default)]
+    pub max_budget_usd: Option<f64>,
+    /// Tools allowed without asking (Claude `--allowedTools`).
+    #[serde(default)]
+    pub allowed_tools: Vec<String>,
+    /// Tools never allowed (Claude `--disallowedTools`).
+    #[serde(default)]
+    pub disallowed_tools: Vec<String>,
     /// Extra arguments appended as they are.
     #[serde(default)]
     pub extra_args: Vec<String>,
@@ -57,6 +67,9 @@ impl AgentRequest {
             max_turns: None,
             permission_mode: None,
             append_system_prompt: None,
+            max_budget_usd: None,
+            allowed_tools: Vec::new(),
+            disallowed_tools: Vec::new(),
             extra_args: Vec::new(),
             env: Vec::new(),
         }

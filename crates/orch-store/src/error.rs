@@ -99,6 +99,24 @@ pub enum StoreError {
         /// Its state now.
         state: String,
     },
+    /// The task has no review waiting.
+    #[error("{task} is not waiting for a review{}", if status.is_empty() { String::new() } else { format!(" (it is {status})") })]
+    NoReview {
+        /// The task.
+        task: TaskId,
+        /// Its status, when known.
+        status: String,
+    },
+    /// Somebody decided the review first; nothing was written.
+    #[error("the review of {task} was already decided: {verdict} by {by}")]
+    ReviewDecided {
+        /// The task.
+        task: TaskId,
+        /// `approved` or `rejected`.
+        verdict: String,
+        /// Who decided.
+        by: String,
+    },
     /// Another runner holds a fresh lease.
     #[error(
         "another runner is active: {owner} (pid {pid} on {host}), last heartbeat {heartbeat_age_secs} s ago"

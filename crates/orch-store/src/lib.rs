@@ -44,6 +44,7 @@ mod events;
 mod lease;
 mod messages;
 mod migrate;
+mod reviews;
 mod store;
 
 pub use attempts::{AttemptEnd, AttemptRecord};
@@ -52,4 +53,5 @@ pub use events::StoredEvent;
 pub use lease::{Lease, LeaseInfo};
 pub use messages::StoredMessage;
 pub use migrate::SCHEMA_VERSION;
+pub use reviews::{Review, ReviewVerdict};
 pub use store::{ImportOutcome, PlanInfo, Store, Summary, TaskFilter, TaskRecord};

@@ -78,6 +78,23 @@ const STEPS: &[&str] = &[
     r#"
     CREATE INDEX events_by_kind ON events(kind, seq);
     "#,
+    // 5: human reviews of verified work before it is merged
+    r#"
+    CREATE TABLE reviews (
+        task         TEXT NOT NULL,
+        attempt      INTEGER NOT NULL,
+        sha          TEXT NOT NULL,
+        base_sha     TEXT NOT NULL,
+        state        TEXT NOT NULL,
+        decided_by   TEXT,
+        note         TEXT,
+        requested_at INTEGER NOT NULL,
+        decided_at   INTEGER,
+        applied      INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (task, attempt)
+    );
+    CREATE INDEX reviews_by_state ON reviews(state, applied);
+    "#,
 ];
 
 /// The schema version this build writes.

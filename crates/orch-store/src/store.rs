@@ -100,7 +100,7 @@ pub struct TaskFilter {
 }
 
 /// Counts for a dashboard.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
     /// Number of tasks.
     pub total: usize,
@@ -112,6 +112,8 @@ pub struct Summary {
     pub current_wave: Option<u32>,
     /// Number of waves.
     pub wave_count: u32,
+    /// US dollars the agents of every attempt reported spending.
+    pub spent_usd: f64,
 }
 
 pub(crate) fn millis(at: OffsetDateTime) -> i64 {
@@ -475,12 +477,18 @@ impl Store {
             [],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )?;
+        let spent_usd: Option<f64> = self.conn.query_row(
+            "SELECT SUM(json_extract(json, '$.cost_usd')) FROM attempts",
+            [],
+            |row| row.get(0),
+        )?;
         Ok(Summary {
             total,
             epics,
             by_status,
             current_wave,
             wave_count: wave_count.unwrap_or(0),
+            spent_usd: spent_usd.unwrap_or(0.0),
         })
     }
 }

@@ -341,6 +341,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
         "--settings",
         "--add-dir",
         "--fallback-model",
+        "--max-budget-usd",
     ];
     let mut args = Args {
         output_format: "text".into(),
@@ -390,6 +391,27 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
 /// Runs the fake agent with `argv` (including the program name); returns the exit code.
 /// Writes stream-json to stdout. Used by the `orch-fake-agent` binary.
 pub fn run_fake_agent(argv: &[String]) -> i32 {
+    if argv.iter().skip(1).any(|a| a == "--help" || a == "-h") {
+        // What orch probes for: the flags of a current Claude Code.
+        println!("Usage: claude [options] [prompt]\n");
+        for flag in [
+            "-p, --print",
+            "--output-format <format>",
+            "--verbose",
+            "--session-id <uuid>",
+            "-r, --resume [value]",
+            "--model <model>",
+            "--max-turns <turns>",
+            "--permission-mode <mode>",
+            "--append-system-prompt <prompt>",
+            "--allowedTools, --allowed-tools <tools...>",
+            "--disallowedTools, --disallowed-tools <tools...>",
+            "--max-budget-usd <amount>",
+        ] {
+            println!("  {flag}");
+        }
+        return 0;
+    }
     let args = match parse_args(argv) {
         Ok(a) => a,
         Err(e) => {

@@ -46,6 +46,7 @@ pub fn large_plan(tasks: usize, seed: u64) -> Plan {
         epics: epics
             .into_iter()
             .map(|id| Epic {
+                review: None,
                 name: id.to_string(),
                 id,
                 goal: String::new(),

@@ -87,6 +87,7 @@ mod lifecycle;
 mod lock;
 mod manager;
 mod merge;
+mod patch;
 
 pub use commits::{Export, FileAt, Replayed, TreeChange};
 pub use create::{EpicBranch, TaskBase, TaskWorktree};
@@ -102,3 +103,4 @@ pub use manager::{
     Author, EPIC_BRANCH_PREFIX, TASK_BRANCH_PREFIX, WorktreeManager, epic_branch, task_branch,
 };
 pub use merge::{Conflict, ConflictKind, ConflictReport, MergeKind, MergeOutcome};
+pub use patch::{FilePatch, TreePatch};

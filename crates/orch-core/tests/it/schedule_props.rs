@@ -42,7 +42,7 @@ proptest! {
                 }
             }
             for c in g.conflicts(i) {
-                prop_assert!(!statuses[c].is_active(), "conflicts with an active task");
+                prop_assert!(!statuses[c].holds_work(), "conflicts with an active task");
                 prop_assert!(!picked[..k].contains(&c), "two conflicting picks");
             }
         }
@@ -54,7 +54,7 @@ proptest! {
             for i in 0..n {
                 let startable = orch_core::dependencies_met(&g, statuses, i);
                 if startable && !picked.contains(&i) {
-                    let blocked = g.conflicts(i).iter().any(|&c| statuses[c].is_active() || picked.contains(&c));
+                    let blocked = g.conflicts(i).iter().any(|&c| statuses[c].holds_work() || picked.contains(&c));
                     prop_assert!(blocked, "task {i} could have started");
                 }
             }

@@ -13,6 +13,7 @@ pub fn plan_from_edges(deps: &[Vec<usize>], estimates: &[u32]) -> Plan {
         name: "prop".into(),
         strategy: None,
         epics: vec![Epic {
+            review: None,
             id: epic.clone(),
             name: "prop".into(),
             goal: String::new(),

@@ -7,4 +7,5 @@ mod cheats;
 mod feedback;
 mod plans;
 mod reliability;
+mod review_budget;
 mod support;

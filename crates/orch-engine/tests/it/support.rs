@@ -47,6 +47,7 @@ pub fn plan_of(specs: &[Spec<'_>]) -> Plan {
         name: "test".into(),
         strategy: None,
         epics: vec![Epic {
+            review: None,
             id: epic,
             name: "Epic".into(),
             goal: String::new(),

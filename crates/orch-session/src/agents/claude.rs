@@ -15,7 +15,8 @@ use crate::spec::{CommandSpec, Stdin};
 /// Runs `claude -p --output-format stream-json --verbose` (stream-json needs `--verbose`
 /// with `-p`) with the instruction file on standard input, `--session-id` for a first
 /// attempt or `--resume` for a retry, and `--model`, `--max-turns`, `--permission-mode`,
-/// `--append-system-prompt` when the request sets them. Without a permission mode Claude
+/// `--append-system-prompt`, `--allowedTools`, `--disallowedTools` when the request sets
+/// them, and `--max-budget-usd` when it sets a budget and the installed CLI has the flag. Without a permission mode Claude
 /// Code may refuse edits in headless mode; set one (`acceptEdits`, `bypassPermissions`) in
 /// the request.
 ///
@@ -26,22 +27,63 @@ use crate::spec::{CommandSpec, Stdin};
 #[derive(Debug, Clone)]
 pub struct ClaudeCode {
     program: String,
+    /// Whether `program --help` lists `--max-budget-usd` (asked once, when first needed).
+    budget_flag: std::sync::Arc<std::sync::OnceLock<bool>>,
 }
 
 impl ClaudeCode {
     /// The adapter running `claude` from `PATH`.
     pub fn new() -> ClaudeCode {
-        ClaudeCode {
-            program: "claude".into(),
-        }
+        ClaudeCode::with_program("claude")
     }
 
     /// Runs another executable with Claude Code's command line (tests use the fake agent).
     pub fn with_program(program: impl Into<String>) -> ClaudeCode {
         ClaudeCode {
             program: program.into(),
+            budget_flag: std::sync::Arc::default(),
         }
     }
+
+    /// Whether the installed CLI has `--max-budget-usd` (older versions refuse unknown
+    /// flags, so it is only passed when `--help` lists it). Asked once, bounded to 10 s.
+    pub fn supports_budget_flag(&self) -> bool {
+        *self
+            .budget_flag
+            .get_or_init(|| help_mentions(&self.program, "--max-budget-usd"))
+    }
+}
+
+/// Runs `program --help` (stdin closed, at most 10 s, output capped) and looks for `flag`.
+fn help_mentions(program: &str, flag: &str) -> bool {
+    use std::io::Read as _;
+    use std::process::{Command, Stdio};
+    let Ok(mut child) = Command::new(program)
+        .arg("--help")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        return false;
+    };
+    let Some(stdout) = child.stdout.take() else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return false;
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.take(1 << 20).read_to_string(&mut text);
+        let _ = tx.send(text);
+    });
+    let text = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap_or_default();
+    let _ = child.kill();
+    let _ = child.wait();
+    text.contains(flag)
 }
 
 impl Default for ClaudeCode {
@@ -96,6 +138,17 @@ impl Agent for ClaudeCode {
         }
         if let Some(prompt) = &req.append_system_prompt {
             flag("--append-system-prompt", prompt);
+        }
+        if !req.allowed_tools.is_empty() {
+            flag("--allowedTools", &req.allowed_tools.join(","));
+        }
+        if !req.disallowed_tools.is_empty() {
+            flag("--disallowedTools", &req.disallowed_tools.join(","));
+        }
+        if let Some(usd) = req.max_budget_usd.filter(|u| u.is_finite() && *u > 0.0)
+            && self.supports_budget_flag()
+        {
+            flag("--max-budget-usd", &format!("{usd:.2}"));
         }
         argv.extend(req.extra_args.iter().cloned());
         Ok(CommandSpec {
@@ -205,6 +258,44 @@ mod tests {
 
     fn claude() -> ClaudeCode {
         ClaudeCode::new()
+    }
+
+    /// A `claude` stand-in whose `--help` lists (or not) the budget flag.
+    fn fake_cli(dir: &std::path::Path, name: &str, help: &str) -> String {
+        use std::os::unix::fs::PermissionsExt as _;
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\necho '{help}'\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path.display().to_string()
+    }
+
+    #[test]
+    fn the_budget_flag_is_passed_only_where_the_cli_has_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let prompt = dir.path().join("TASK-A-001.md");
+        std::fs::write(&prompt, "do it").unwrap();
+        let mut req = AgentRequest::new(TaskId::new("TASK-A-001").unwrap(), &prompt, dir.path());
+        req.max_budget_usd = Some(1.5);
+        req.allowed_tools = vec!["Bash(cargo test:*)".into(), "Read".into()];
+        let new = ClaudeCode::with_program(fake_cli(
+            dir.path(),
+            "new-claude",
+            "  --max-budget-usd <amount>  Maximum dollar amount",
+        ));
+        let argv = new.command(&req).unwrap().argv;
+        assert!(
+            argv.windows(2).any(|w| w == ["--max-budget-usd", "1.50"]),
+            "{argv:?}"
+        );
+        assert!(
+            argv.windows(2)
+                .any(|w| w == ["--allowedTools", "Bash(cargo test:*),Read"])
+        );
+        let old = ClaudeCode::with_program(fake_cli(dir.path(), "old-claude", "  --model <m>"));
+        let argv = old.command(&req).unwrap().argv;
+        assert!(!argv.iter().any(|a| a == "--max-budget-usd"), "{argv:?}");
+        let missing = ClaudeCode::with_program(dir.path().join("nothing").display().to_string());
+        assert!(!missing.supports_budget_flag());
     }
 
     #[test]

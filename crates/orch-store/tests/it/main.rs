@@ -4,5 +4,6 @@ mod concurrency;
 mod import;
 mod lease;
 mod messages;
+mod reviews;
 mod status;
 mod support;
