@@ -25,8 +25,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create .orch/ (configuration and state database) in this repository.
-    Init,
+    /// Create .orch/ (configuration and state database) in this repository; with --claude,
+    /// also set it up for Claude Code.
+    Init(InitArgs),
     /// Plan a PRD into epics and tasks (`orch plan PRD.md`), or import and inspect a plan.
     Plan(PlanArgs),
     /// Clarifying questions about a PRD: missing success criteria, unclear scope, bare numbers.
@@ -47,13 +48,26 @@ pub enum Command {
     /// Task worktrees: one git worktree and branch per task.
     #[command(subcommand)]
     Worktree(WorktreeCommand),
+    /// Review verified work before it is merged (`[run] review = "human"`): list, show the
+    /// diff and gate report, approve (merge) or reject (retry with your note).
+    #[command(subcommand)]
+    Review(ReviewCommand),
     /// Check git, tmux, the agent CLIs, API keys (never printed) and orch's files.
     Doctor(JsonFlag),
     /// Run the 8-dimension quality gate on a directory (default: the current one).
     Quality(QualityArgs),
+    /// The quality gate and integrity checks on the working tree against its base (exit 2
+    /// with the findings on stderr when it fails): for Claude Code hooks and CI.
+    Verify(VerifyArgs),
     /// Run the plan: each ready task in its own worktree with an agent, verified by the
     /// quality gate, merged through a queue; failures retried, then escalated.
     Run(RunArgs),
+    /// Stop the run in progress (detached, or in another terminal): running tasks finish and
+    /// no new ones start; --now stops them at once.
+    Stop(StopArgs),
+    /// MCP server on stdin/stdout for Claude Code and other MCP clients; register it with
+    /// `orch init --claude` or `claude mcp add orch -- orch mcp`.
+    Mcp,
     /// The live web dashboard on http://127.0.0.1:8765: progress, tasks, the dependency
     /// graph, logs, and PM messages to answer from the browser.
     Dashboard(DashboardArgs),
@@ -91,6 +105,85 @@ pub struct RunArgs {
     /// Port of that dashboard (0 picks a free one).
     #[arg(long, value_name = "PORT", default_value_t = orch_dashboard::DEFAULT_PORT, requires = "dashboard")]
     pub dashboard_port: u16,
+    /// Spending limit of the plan's agents in US dollars (over `[budget] run_usd`): no
+    /// attempt starts past it, and a question asks whether to raise it.
+    #[arg(long, value_name = "USD", value_parser = parse_usd)]
+    pub max_cost: Option<f64>,
+    /// Run in the background (output to .orch/logs/run-TIME.log) and return once it has
+    /// started; `orch status` follows it, `orch stop` stops it.
+    #[arg(long)]
+    pub detach: bool,
+}
+
+/// A positive amount of US dollars (`5`, `2.50`, `$3`).
+fn parse_usd(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .trim_start_matches('$')
+        .parse()
+        .map_err(|_| format!("`{text}` is not an amount of US dollars (e.g. 5 or 2.50)"))?;
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(format!("`{text}`: the limit must be more than 0"))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// Tasks waiting for a review (every review with --all).
+    List {
+        /// Include decided reviews.
+        #[arg(long)]
+        all: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One task's verified work: the diff stat, the full diff (through the pager on a
+    /// terminal), the quality gate's report and the agent's summary.
+    Show {
+        /// Task id.
+        task: String,
+        /// Only the diff stat, not the diff.
+        #[arg(long)]
+        stat: bool,
+        /// Print JSON (the diff included).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve: the reviewed commit is merged by the running (or next) `orch run`.
+    Approve {
+        /// Task id.
+        task: String,
+        /// A note for the record.
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reject: the task runs again with your note as feedback.
+    Reject {
+        /// Task id.
+        task: String,
+        /// What the next attempt must change (required).
+        #[arg(long, value_name = "TEXT")]
+        note: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Stop running agent sessions at once instead of letting them finish.
+    #[arg(long)]
+    pub now: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -153,6 +246,43 @@ pub struct ReplayAgentArgs {
     /// The session id to report.
     #[arg(long, value_name = "ID", default_value = "replay")]
     pub session_id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Also set the project up for Claude Code: the orch MCP server (.mcp.json), hooks that
+    /// run `orch verify --hook` when a session stops or a team task completes
+    /// (.claude/settings.json), and /orch-* slash commands (.claude/commands/orch-*.md).
+    /// Existing files are merged or left alone, never overwritten.
+    #[arg(long)]
+    pub claude: bool,
+    /// Write the same setup as a Claude Code plugin into DIR (.claude-plugin/plugin.json,
+    /// commands/, hooks/hooks.json, .mcp.json), for `claude --plugin-dir DIR` or a
+    /// marketplace; files there are never overwritten either.
+    #[arg(long, value_name = "DIR")]
+    pub claude_plugin: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Compare with this branch, tag or commit (default: the merge-base with the branch's
+    /// upstream, else with main or master, else HEAD).
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
+    /// Print the verdict and the full report as JSON (findings still go to stderr on failure).
+    #[arg(long, conflicts_with = "hook")]
+    pub json: bool,
+    /// Run as a Claude Code hook: read the hook input on stdin (its cwd, stop_hook_active);
+    /// after 3 blocks in a row let Claude stop, with a warning.
+    #[arg(long)]
+    pub hook: bool,
+    /// Only these gate dimensions (comma-separated); integrity against the base is always
+    /// checked.
+    #[arg(long, value_name = "DIMS", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Evaluate even if this tree was evaluated before.
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Args)]

@@ -112,6 +112,11 @@ impl From<orch_store::StoreError> for CliError {
             E::UnknownTask { .. } => CliError::new(exit_code::NOT_FOUND, message)
                 .with_hint("`orch status` lists the tasks of the plan"),
             E::IllegalTransition { .. } => CliError::new(exit_code::ILLEGAL_TRANSITION, message),
+            E::NoReview { .. } => CliError::new(exit_code::NOT_FOUND, message)
+                .with_hint("`orch review list` shows the tasks waiting for a review"),
+            E::ReviewDecided { .. } | E::MessageChanged { .. } => {
+                CliError::new(exit_code::CONFLICT, message)
+            }
             E::LeaseHeld { .. } | E::LeaseLost { .. } => {
                 CliError::new(exit_code::LEASE_HELD, message)
             }

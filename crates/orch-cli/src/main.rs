@@ -33,6 +33,18 @@ fn main() -> ExitCode {
     let json = wants_json(std::env::args_os().skip(1));
     let result = match Cli::try_parse() {
         Ok(cli) => run(cli),
+        // `orch verify` exits 2 only to block a Claude Code hook: a wrong command line must
+        // not read as a failed verification.
+        Err(err) if err.use_stderr() && verifying(std::env::args_os().skip(1)) => {
+            if !json {
+                let _ = err.print();
+                return ExitCode::from(orch_core::exit_code::INVALID_INPUT as u8);
+            }
+            Err(
+                error::CliError::new(orch_core::exit_code::INVALID_INPUT, err.kind().to_string())
+                    .with_hint(err.render().to_string().trim().to_owned()),
+            )
+        }
         Err(err) if json && err.use_stderr() => Err(error::CliError::new(
             orch_core::exit_code::USAGE,
             err.kind().to_string(),
@@ -51,6 +63,21 @@ fn main() -> ExitCode {
             ExitCode::from(u8::try_from(err.code).unwrap_or(1))
         }
     }
+}
+
+/// Whether the command is `verify` (after the global `-C DIR`).
+fn verifying(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let mut args = args.map(|a| a.to_string_lossy().into_owned());
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-C" | "--repo" => {
+                args.next();
+            }
+            a if a.starts_with("--repo=") || (a.starts_with("-C") && a.len() > 2) => {}
+            a => return a == "verify",
+        }
+    }
+    false
 }
 
 /// Whether the command line asks for JSON (`--json`, `--format json`, `--format=json`),
@@ -81,9 +108,17 @@ fn run(cli: Cli) -> CliResult {
         Command::ReplayAgent(args) => return cmd::run::replay_agent(args),
         _ => {}
     }
+    if let Command::Mcp = &cli.command {
+        // Serves even outside an initialised project: its tools then answer with the error.
+        return cmd::mcp::serve(&start);
+    }
     if let Command::Quality(args) = &cli.command {
         // Any directory: a task worktree, a project that never ran `orch init`.
         return cmd::quality::run(&start, args);
+    }
+    if let Command::Verify(args) = &cli.command {
+        // The working tree it runs in (or the hook input's cwd), initialised or not.
+        return cmd::verify::run(&start, cli.repo.is_some(), args);
     }
     match &cli.command {
         // Planning a PRD dry, and asking about it, work outside a repository too.
@@ -97,7 +132,7 @@ fn run(cli: Cli) -> CliResult {
     }
     let repo = RepoPaths::discover(&start)?;
     match cli.command {
-        Command::Init => cmd::init::run(&repo),
+        Command::Init(args) => cmd::init::run(&repo, &args),
         Command::Plan(args) => match args.command {
             Some(PlanCommand::Import(import)) => cmd::plan::import(&repo, &import),
             Some(PlanCommand::Show(flag)) => cmd::plan::show(&repo, flag.json),
@@ -118,9 +153,16 @@ fn run(cli: Cli) -> CliResult {
         Command::Session(command) => cmd::session::run(&repo, &command),
         Command::Msg(command) => cmd::msg::run(&repo, &command),
         Command::Worktree(command) => cmd::worktree::run(&repo, &command),
+        Command::Review(command) => cmd::review::run(&repo, &command),
         Command::Run(args) => cmd::run::run(&repo, &args),
+        Command::Stop(args) => cmd::stop::run(&repo, &args),
         Command::Dashboard(args) => cmd::dashboard::run(&repo, &args),
-        Command::Doctor(_) | Command::Quality(_) | Command::Demo(_) | Command::ReplayAgent(_) => {
+        Command::Doctor(_)
+        | Command::Quality(_)
+        | Command::Verify(_)
+        | Command::Demo(_)
+        | Command::ReplayAgent(_)
+        | Command::Mcp => {
             unreachable!("handled before the repository is required")
         }
     }

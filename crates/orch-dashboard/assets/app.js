@@ -3,7 +3,7 @@
 // as HTML.
 "use strict";
 
-const STATUSES = ["pending", "ready", "running", "verifying", "merging", "completed",
+const STATUSES = ["pending", "ready", "running", "verifying", "awaiting_review", "merging", "completed",
   "failed", "escalated", "blocked", "skipped", "cancelled"];
 const ACTIVITY_KEPT = 200;
 
@@ -104,7 +104,9 @@ function renderState(s) {
   $("fig-sessions").textContent = s.active_sessions;
   $("fig-messages").textContent = s.open_messages;
   $("fig-messages").classList.toggle("hot", s.open_messages > 0);
-  $("fig-cost").textContent = s.cost_usd === null ? "–" : `$${s.cost_usd.toFixed(2)}`;
+  const spent = s.cost_usd === null ? null : `$${s.cost_usd.toFixed(2)}`;
+  $("fig-cost").textContent = s.budget_usd ? `${spent || "$0.00"} / $${s.budget_usd.toFixed(2)}` : (spent || "–");
+  $("fig-cost").classList.toggle("hot", !!s.budget_usd && s.cost_usd >= s.budget_usd);
   $("progress-bar").style.width = s.total ? `${(100 * s.completed) / s.total}%` : "0";
   app.run = s.run;
   app.runFetchedAt = Date.now();
@@ -365,28 +367,169 @@ async function answer(id, option, note, button, status) {
   }
 }
 
+// ---- reviews --------------------------------------------------------------------------------
+// Verified work waiting for a human (`review = "human"`): the diff file by file, approve or
+// reject with a note. Writes need the token, like answers.
+const openReviews = new Map(); // task -> expanded diff shown
+
+function renderReviews(data) {
+  const section = $("reviews-section");
+  const root = $("reviews");
+  const reviews = data.reviews || [];
+  $("fig-reviews").textContent = data.pending || 0;
+  $("fig-reviews").classList.toggle("hot", (data.pending || 0) > 0);
+  section.hidden = reviews.length === 0;
+  root.replaceChildren();
+  const pending = reviews.filter((r) => r.state === "pending");
+  const decided = reviews.filter((r) => r.state !== "pending").slice(0, 5);
+  if (!pending.length) root.append(el("p", { class: "muted" }, "Nothing waiting for your review."));
+  for (const r of pending.concat(decided)) root.append(reviewCard(r));
+}
+
+function reviewCard(r) {
+  const pending = r.state === "pending";
+  const status = el("div", { class: "decision" });
+  const note = el("textarea", { class: "note", placeholder: "What should change (required to reject)", "aria-label": `review note for ${r.task}` });
+  const diff = el("div", { class: "diff-files", dataset: { diffFor: r.task } });
+  const toggle = el("button", { class: "link", type: "button", onclick: () => loadDiff(r.task, diff, toggle) }, "show diff");
+  const decide = (verdict) => (ev) => decideReview(r.task, verdict, note.value, ev.target, status);
+  const title = app.canAnswer ? null : "Open the URL with the token to review";
+  const buttons = pending ? el("span", { class: "buttons" },
+    el("button", { class: "approve", type: "button", disabled: !app.canAnswer, title, dataset: { review: `${r.task}:approve` }, onclick: decide("approve") }, "Approve"),
+    el("button", { class: "reject", type: "button", disabled: !app.canAnswer, title, dataset: { review: `${r.task}:reject` }, onclick: decide("reject") }, "Reject")) : null;
+  const card = el("div", { class: `review${pending ? "" : " closed"}`, dataset: { reviewTask: r.task, state: r.state } },
+    el("div", { class: "head" }, el("strong", {}, r.task), el("span", {}, r.title || ""), buttons),
+    el("div", { class: "meta" }, `attempt ${r.attempt} · commit ${r.sha.slice(0, 10)} · ${r.state}${r.decided_by ? ` by ${r.decided_by}` : ""}${r.note ? ` — ${r.note}` : ""}`),
+    toggle, diff, pending && app.canAnswer ? note : null, status);
+  if (openReviews.has(r.task)) loadDiff(r.task, diff, toggle);
+  return card;
+}
+
+async function loadDiff(task, root, toggle) {
+  if (root.childElementCount && !openReviews.has(task)) { root.replaceChildren(); toggle.textContent = "show diff"; return; }
+  openReviews.set(task, true);
+  toggle.textContent = "hide diff";
+  try {
+    const data = await api(`/api/reviews/${encodeURIComponent(task)}`);
+    const d = data.diff;
+    root.replaceChildren(el("div", { class: "meta" },
+      `${d.files.length} file${d.files.length === 1 ? "" : "s"} · +${d.additions} −${d.deletions}${data.quality !== null && data.quality !== undefined ? ` · quality ${pct(data.quality)}` : ""}${d.truncated ? " · diff cut (too long)" : ""}`),
+      ...d.files.map((f) => fileDiff(f)));
+  } catch (e) {
+    root.replaceChildren(el("div", { class: "error" }, e.message));
+  }
+  toggle.onclick = () => { openReviews.delete(task); root.replaceChildren(); toggle.textContent = "show diff"; toggle.onclick = () => loadDiff(task, root, toggle); };
+}
+
+function fileDiff(f) {
+  const lang = languageOf(f.path);
+  const pre = el("pre", { class: "diff" });
+  if (f.binary) pre.append(el("span", { class: "line meta" }, "binary file"));
+  for (const line of f.patch.split("\n")) {
+    if (line === "") continue;
+    let cls = "line";
+    if (line.startsWith("@@")) cls += " hunk";
+    else if (line.startsWith("diff --git") || line.startsWith("index ") || line.startsWith("+++") || line.startsWith("---") || line.startsWith("new file") || line.startsWith("deleted file")) cls += " meta";
+    else if (line.startsWith("+")) cls += " add";
+    else if (line.startsWith("-")) cls += " del";
+    const span = el("span", { class: cls });
+    if (cls === "line" || cls.endsWith("add") || cls.endsWith("del")) {
+      span.append(line.slice(0, 1));
+      highlight(line.slice(1), lang).forEach((n) => span.append(n));
+    } else {
+      span.append(line);
+    }
+    pre.append(span);
+  }
+  return el("details", { class: "file", open: true, dataset: { file: f.path } },
+    el("summary", {}, `${f.path} `, el("span", { class: "adds" }, `+${f.additions}`), " ", el("span", { class: "dels" }, `−${f.deletions}`), ` · ${f.status}`),
+    pre);
+}
+
+// A small highlighter: keywords, strings, comments and numbers of the common languages. The
+// text is split into text nodes with classes, never parsed as HTML.
+const KEYWORDS = {
+  rust: "as async await break const continue crate dyn else enum extern false fn for if impl in let loop match mod move mut pub ref return self Self static struct super trait true type unsafe use where while",
+  python: "and as assert async await break class continue def del elif else except False finally for from global if import in is lambda None nonlocal not or pass raise return True try while with yield",
+  js: "async await break case catch class const continue default delete do else export extends false finally for function if import in instanceof let new null return super switch this throw true try typeof undefined var void while yield",
+  go: "break case chan const continue default defer else fallthrough for func go goto if import interface map package range return select struct switch type var nil true false",
+  shell: "case do done elif else esac fi for function if in then until while",
+};
+function languageOf(path) {
+  const ext = (path.split(".").pop() || "").toLowerCase();
+  return { rs: "rust", py: "python", js: "js", mjs: "js", ts: "js", tsx: "js", jsx: "js", go: "go", sh: "shell", bash: "shell" }[ext] || null;
+}
+function highlight(text, lang) {
+  if (!lang) return [document.createTextNode(text)];
+  const words = new Set(KEYWORDS[lang].split(" "));
+  const comment = lang === "python" || lang === "shell" ? "#" : "//";
+  const out = [];
+  const re = /("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\b\d[\d_.]*\b|\b[A-Za-z_][A-Za-z0-9_]*\b)/g;
+  const cut = text.indexOf(comment);
+  const code = cut >= 0 ? text.slice(0, cut) : text;
+  let last = 0;
+  for (const m of code.matchAll(re)) {
+    if (m.index > last) out.push(document.createTextNode(code.slice(last, m.index)));
+    const t = m[0];
+    const cls = t[0] === '"' || t[0] === "'" ? "str" : /^\d/.test(t) ? "num" : words.has(t) ? "kw" : null;
+    out.push(cls ? el("span", { class: cls }, t) : document.createTextNode(t));
+    last = m.index + t.length;
+  }
+  if (last < code.length) out.push(document.createTextNode(code.slice(last)));
+  if (cut >= 0) out.push(el("span", { class: "com" }, text.slice(cut)));
+  return out;
+}
+
+async function decideReview(task, verdict, note, button, status) {
+  if (verdict === "reject" && !note.trim()) {
+    status.className = "decision error";
+    status.textContent = "Say what should change: the note is what the next attempt is told.";
+    return;
+  }
+  button.disabled = true;
+  status.className = "decision";
+  status.textContent = "sending…";
+  try {
+    await api(`/api/reviews/${encodeURIComponent(task)}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ verdict, note: note || null }),
+    });
+    status.textContent = verdict === "approve" ? "Approved: the runner merges this commit." : "Rejected: the task runs again with your note.";
+    stale.reviews = true;
+    scheduleRefresh();
+  } catch (e) {
+    status.className = "decision error";
+    status.textContent = e.message;
+    button.disabled = false;
+  }
+}
+
 // ---- refresh and the live feed -----------------------------------------------------------
 // What the next refresh reads again. The header is cheap and always read; the task list
 // and the messages only when an event says they changed.
-const stale = { tasks: true, messages: true };
+const stale = { tasks: true, messages: true, reviews: true };
 
 async function refresh() {
-  const wantTasks = stale.tasks, wantMessages = stale.messages;
-  stale.tasks = stale.messages = false;
+  const wantTasks = stale.tasks, wantMessages = stale.messages, wantReviews = stale.reviews;
+  stale.tasks = stale.messages = stale.reviews = false;
   try {
-    const [state, tasks, messages] = await Promise.all([
+    const [state, tasks, messages, reviews] = await Promise.all([
       api("/api/state"),
       wantTasks ? api("/api/tasks") : null,
       wantMessages ? api("/api/messages") : null,
+      wantReviews ? api("/api/reviews") : null,
     ]);
     renderState(state);
     if (tasks) renderTasks(tasks.epics);
     if (messages) renderMessages(messages.messages);
+    if (reviews) renderReviews(reviews);
     banner(null);
     return state;
   } catch (e) {
     stale.tasks ||= wantTasks;
     stale.messages ||= wantMessages;
+    stale.reviews ||= wantReviews;
     banner(e.status === 401 ? "This dashboard needs its token: open the URL `orch dashboard` printed." : `Cannot read the dashboard: ${e.message}`);
     throw e;
   }
@@ -433,6 +576,7 @@ function invalidate(ev) {
   switch (ev.kind) {
     case "task_status_changed": applyStatus(ev.task, ev.to); break;
     case "message_changed": stale.messages = true; break;
+    case "review_requested": case "review_decided": stale.reviews = true; break;
     case "attempt_started": case "attempt_finished": case "merged": case "plan_imported":
       stale.tasks = true; break;
     default: break;
@@ -447,6 +591,9 @@ function describe(e) {
     case "attempt_finished": return `${ev.task}: attempt ${ev.attempt} ${ev.result}${ev.quality !== undefined && ev.quality !== null ? `, quality ${pct(ev.quality)}` : ""}`;
     case "message_changed": return `${ev.message} about ${ev.task}: ${ev.state}`;
     case "merged": return `${ev.task}: merged`;
+    case "review_requested": return `${ev.task}: verified, waiting for your review`;
+    case "review_decided": return `${ev.task}: ${ev.verdict} by ${ev.by}${ev.note ? ` (${ev.note})` : ""}`;
+    case "budget_reached": return `budget reached: ${ev.scope} ($${ev.spent_usd.toFixed(2)} of $${ev.limit_usd.toFixed(2)})`;
     case "run_started": return `run started: ${ev.agent} × ${ev.parallel}`;
     case "run_finished": return `run ${ev.outcome} after ${duration(ev.elapsed_ms)}`;
     case "plan_imported": return `plan ${ev.plan} imported: ${ev.tasks} tasks`;

@@ -83,7 +83,20 @@ fn flag(query: &HashMap<String, String>, name: &str) -> Result<bool, ApiError> {
 }
 
 pub(crate) async fn state(State(shared): State<Arc<Shared>>) -> Api<views::StateView> {
-    let view = shared.with_store(|s| Ok(views::state(s, now())?)).await?;
+    // The run's spending limit: `[budget] run_usd`, or what a human raised it to.
+    let configured = orch_core::Config::load(&shared.orch_dir.join("orch.toml"))
+        .ok()
+        .and_then(|c| c.budget.run_usd);
+    let mut view = shared.with_store(|s| Ok(views::state(s, now())?)).await?;
+    let raised = shared
+        .with_store(|s| Ok(s.meta("engine.budget.raised")?))
+        .await?
+        .and_then(|json| serde_json::from_str::<HashMap<String, f64>>(&json).ok())
+        .and_then(|m| m.get("run").copied());
+    view.budget_usd = match (configured, raised) {
+        (Some(c), Some(r)) => Some(c.max(r)),
+        (c, r) => c.or(r),
+    };
     Ok(Json(view))
 }
 
@@ -316,7 +329,26 @@ struct AnswerBody {
 }
 
 /// Longest note kept with an answer.
-const MAX_NOTE_CHARS: usize = 4000;
+pub(crate) const MAX_NOTE_CHARS: usize = 4000;
+
+/// 415 unless the body is declared `application/json` (a form post from another site
+/// cannot be).
+pub(crate) fn require_json(headers: &HeaderMap, what: &str) -> Result<(), ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if is_json {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("send {what} as application/json"),
+        ))
+    }
+}
 
 /// `POST /api/messages/{id}/answer` with `{"option": "B", "note": "…"}`: records the decision
 /// exactly as `orch msg answer` does (same lifecycle step, same compare-and-set write, same
@@ -327,18 +359,7 @@ pub(crate) async fn answer(
     headers: HeaderMap,
     body: Bytes,
 ) -> Api<Value> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the answer as application/json",
-        ));
-    }
+    require_json(&headers, "the answer")?;
     let body: AnswerBody = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!(
             "the body must be {{\"option\": \"A\", \"note\": \"…\"}}: {e}"

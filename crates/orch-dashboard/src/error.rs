@@ -61,6 +61,10 @@ impl From<StoreError> for ApiError {
             StoreError::MessageChanged { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "changed", err.to_string())
             }
+            StoreError::NoReview { .. } => ApiError::not_found(err.to_string()),
+            StoreError::ReviewDecided { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "decided", err.to_string())
+            }
             other => {
                 tracing::warn!(error = %other, "store error in the dashboard");
                 ApiError::internal("the store could not be read")

@@ -52,6 +52,7 @@ mod error;
 mod feed;
 mod guard;
 mod redact;
+mod review;
 mod server;
 mod transcript;
 mod views;

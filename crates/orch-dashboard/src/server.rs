@@ -21,7 +21,7 @@ use crate::error::ApiError;
 use crate::feed::{self, Frame};
 use crate::guard::{self, Access};
 use crate::redact::Redactor;
-use crate::{api, assets};
+use crate::{api, assets, review};
 
 /// What every handler shares.
 #[derive(Debug)]
@@ -32,6 +32,8 @@ pub(crate) struct Shared {
     pub(crate) redactor: Redactor,
     /// One permit per WebSocket client.
     pub(crate) clients: Arc<tokio::sync::Semaphore>,
+    /// The `.orch` directory (the repository is its parent): reviews read diffs there.
+    pub(crate) orch_dir: std::path::PathBuf,
 }
 
 impl Shared {
@@ -147,6 +149,7 @@ impl Dashboard {
             sessions: Sessions::open(&config.orch_dir),
             redactor: Redactor::from_env([config.token.expose().to_owned()]),
             clients: Arc::new(tokio::sync::Semaphore::new(config.max_clients)),
+            orch_dir: config.orch_dir.clone(),
         });
         let access = Arc::new(Access::new(&config, addr));
         let poller = tokio::spawn(feed::poll(
@@ -191,6 +194,11 @@ fn router(shared: Arc<Shared>, access: Arc<Access>) -> Router {
         .route("/api/messages", get(api::messages))
         .route("/api/messages/{id}", get(api::message))
         .route("/api/messages/{id}/answer", post(api::answer))
+        .route("/api/reviews", get(review::list))
+        .route(
+            "/api/reviews/{task}",
+            get(review::show).post(review::decide),
+        )
         .route("/api/events", get(api::events))
         .route("/ws", get(api::websocket))
         .route("/api/{*rest}", get(api::no_such_endpoint))

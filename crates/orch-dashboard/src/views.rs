@@ -40,6 +40,10 @@ pub struct StateView {
     pub run: Option<RunView>,
     /// Total agent cost reported by the agents, in US dollars; `None` when none reported it.
     pub cost_usd: Option<f64>,
+    /// The plan's spending limit (`[budget] run_usd`, or as raised), if any.
+    pub budget_usd: Option<f64>,
+    /// Verified tasks waiting for a human review.
+    pub awaiting_review: usize,
     /// The newest event's sequence number: subscribe to `/ws?after=` this.
     pub last_seq: u64,
 }
@@ -216,6 +220,8 @@ pub(crate) fn state(store: &Store, now: OffsetDateTime) -> Result<StateView, Sto
         open_messages,
         run: run(store, now)?,
         cost_usd: (!costs.is_empty()).then(|| costs.iter().sum()),
+        budget_usd: None,
+        awaiting_review: count(TaskStatus::AwaitingReview),
         last_seq: store.last_event_seq()?,
     })
 }

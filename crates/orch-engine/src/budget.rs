@@ -139,8 +139,20 @@ impl Budgets {
         ]
     }
 
+    /// Whether any run, epic or task limit is set (else nothing is ever held back).
+    pub(crate) fn limited(&self) -> bool {
+        self.max_cost.is_some()
+            || self.config.run_usd.is_some()
+            || self.config.epic_usd.is_some()
+            || self.config.task_usd.is_some()
+            || !self.raised.is_empty()
+    }
+
     /// The first limit covering `task` that is reached, if any.
     pub(crate) fn reached(&self, task: &TaskId, epic: &EpicId) -> Option<Reached> {
+        if !self.limited() {
+            return None;
+        }
         self.scopes(task, epic)
             .into_iter()
             .find(|r| r.spend.exhausted())
@@ -252,6 +264,9 @@ impl crate::conductor::Conductor {
         masked: &mut [orch_core::TaskStatus],
     ) -> Result<(), crate::EngineError> {
         use orch_core::TaskStatus;
+        if !self.budgets.limited() {
+            return Ok(());
+        }
         let mut to_ask: Vec<(TaskId, Reached)> = Vec::new();
         for i in 0..masked.len() {
             if !matches!(masked[i], TaskStatus::Ready | TaskStatus::Pending)

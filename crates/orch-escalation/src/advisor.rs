@@ -254,6 +254,9 @@ impl RuleAdvisor {
                     .con("Nothing new starts until the limit is raised in orch.toml")
                     .recommended(),
                 skip(),
+                DecisionOption::new("Abort the run", Action::AbortRun)
+                    .pro("Ends everything at once")
+                    .con("The task is cancelled"),
             ],
             FailureKind::Tampering => vec![
                 DecisionOption::new(

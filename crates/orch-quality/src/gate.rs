@@ -589,7 +589,14 @@ fn changed_since(root: &Path, base: &str) -> Result<BTreeSet<String>, GateError>
     };
     let prefix = run(&["rev-parse", "--show-prefix"])?.trim().to_owned();
     let mut files = BTreeSet::new();
-    let diff = run(&["diff", "--name-only", "--relative", base, "--"])?;
+    let diff = run(&[
+        "diff",
+        "--name-only",
+        "--no-renames",
+        "--relative",
+        base,
+        "--",
+    ])?;
     let untracked = run(&["ls-files", "--others", "--exclude-standard"])?;
     let _ = prefix;
     for f in diff.lines().chain(untracked.lines()) {

@@ -83,7 +83,8 @@ fn age(lease: &LeaseInfo, now: OffsetDateTime) -> Duration {
     Duration::try_from(age).unwrap_or(Duration::ZERO)
 }
 
-fn host_name() -> String {
+/// The host name recorded in the lease: `/proc/sys/kernel/hostname`, else `$HOSTNAME`.
+pub fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())

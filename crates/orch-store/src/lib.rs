@@ -50,7 +50,7 @@ mod store;
 pub use attempts::{AttemptEnd, AttemptRecord};
 pub use error::StoreError;
 pub use events::StoredEvent;
-pub use lease::{Lease, LeaseInfo};
+pub use lease::{Lease, LeaseInfo, host_name};
 pub use messages::StoredMessage;
 pub use migrate::SCHEMA_VERSION;
 pub use reviews::{Review, ReviewVerdict};

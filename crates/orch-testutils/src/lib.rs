@@ -24,6 +24,7 @@ mod fixtures;
 mod http;
 mod plans;
 mod repo;
+pub mod webdriver;
 
 pub use clock::ManualClock;
 pub use fake_agent::{

@@ -1,17 +1,29 @@
-//! `orch init`
+//! `orch init`, and with `--claude` the Claude Code setup ([`super::claude`]).
 
 use std::io::Write as _;
 
 use orch_core::DEFAULT_CONFIG_TOML;
 use orch_store::Store;
 
+use crate::cli::InitArgs;
 use crate::error::{CliError, CliResult};
 use crate::repo::RepoPaths;
 
 /// Entries orch adds to `.git/info/exclude` (never to the user's `.gitignore`).
 const EXCLUDES: [&str; 2] = ["/.orch/", "/.worktrees/"];
 
-pub fn run(repo: &RepoPaths) -> CliResult {
+pub fn run(repo: &RepoPaths, args: &InitArgs) -> CliResult {
+    // Claude Code's files are all read and checked before anything is written: one orch
+    // cannot merge leaves the repository as it was.
+    let claude = if args.claude {
+        Some(super::claude::plan(&repo.root)?)
+    } else {
+        None
+    };
+    let plugin = match &args.claude_plugin {
+        Some(dir) => Some((dir, super::claude::plugin::plan(dir)?)),
+        None => None,
+    };
     let orch_dir = repo.orch_dir();
     let mut created = Vec::new();
     for dir in [
@@ -54,6 +66,22 @@ pub fn run(repo: &RepoPaths) -> CliResult {
         for entry in &excluded {
             println!("  excluded {entry} (in .git/info/exclude)");
         }
+    }
+    if let Some(planned) = &claude {
+        super::claude::apply(planned)?;
+        super::claude::print("Claude Code", planned);
+        super::claude::print_notes(planned);
+    }
+    if let Some((dir, planned)) = &plugin {
+        super::claude::apply(planned)?;
+        super::claude::print(&format!("Claude Code plugin in {}", dir.display()), planned);
+        if claude.is_none() {
+            super::claude::print_path_note();
+        }
+        println!(
+            "Load it with `claude --plugin-dir {}`, or publish it in a plugin marketplace.",
+            dir.display()
+        );
     }
     println!("Next: `orch plan import <plan.toml>`, then `orch status`.");
     Ok(())

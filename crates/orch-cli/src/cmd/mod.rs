@@ -1,19 +1,24 @@
 //! One module per command.
 
+pub mod claude;
 pub mod dashboard;
 pub mod demo;
 pub mod doctor;
 pub mod graph;
 pub mod init;
+pub mod mcp;
 pub mod msg;
 pub mod plan;
 pub mod prd;
 pub mod progress;
 pub mod quality;
+pub mod review;
 pub mod run;
 pub mod session;
 pub mod status;
+pub mod stop;
 pub mod task;
+pub mod verify;
 pub mod worktree;
 
 use orch_core::{DepGraph, Plan};

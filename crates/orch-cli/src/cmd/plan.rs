@@ -117,6 +117,17 @@ pub fn show(repo: &RepoPaths, json: bool) -> CliResult {
         ),
         minutes(critical.total_minutes)
     );
+    // Which model and review each task gets, from `[agents]` and `[run] review`.
+    let config = repo.config()?;
+    let agents = &config.agents;
+    let models_set =
+        agents.model.is_some() || agents.retry_model.is_some() || !agents.by_category.is_empty();
+    if let Some(retry) = agents.retry_model.as_deref() {
+        println!("Retries use model {retry}");
+    }
+    if let Some(limit) = config.budget.run_usd {
+        println!("Budget: ${limit:.2} for the plan's agents");
+    }
     let by_epic = plan.tasks_by_epic();
     for epic in &plan.epics {
         println!();
@@ -137,6 +148,21 @@ pub fn show(repo: &RepoPaths, json: bool) -> CliResult {
             if !task.depends_on.is_empty() {
                 let deps: Vec<&str> = task.depends_on.iter().map(|d| d.as_str()).collect();
                 println!("      needs {}", deps.join(", "));
+            }
+            let mut how = Vec::new();
+            if models_set {
+                how.push(format!(
+                    "model {}",
+                    agents
+                        .model_for(task.category, 1)
+                        .unwrap_or("(agent default)")
+                ));
+            }
+            if plan.review_mode(task, config.run.review) == orch_core::ReviewMode::Human {
+                how.push("human review before merge".into());
+            }
+            if !how.is_empty() {
+                println!("      {}", how.join("; "));
             }
         }
     }

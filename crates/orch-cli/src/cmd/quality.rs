@@ -21,7 +21,7 @@ pub fn run(start: &Path, args: &QualityArgs) -> CliResult {
             format!("{} is not a directory", path.display()),
         ));
     }
-    let only = parse_dimensions(&args.only)?;
+    let only = parse_dimensions(&args.only, exit_code::USAGE)?;
     let repo = RepoPaths::discover(&path).ok();
     let config = match &repo {
         Some(repo) => repo.config()?,
@@ -88,7 +88,8 @@ fn cache_dir(repo: Option<&RepoPaths>) -> Option<PathBuf> {
     })
 }
 
-fn parse_dimensions(list: &[String]) -> CliResult<Vec<Dimension>> {
+/// `--only` names (comma-separated or repeated), each once; an unknown name exits `code`.
+pub(crate) fn parse_dimensions(list: &[String], code: i32) -> CliResult<Vec<Dimension>> {
     let mut out = Vec::new();
     for name in list
         .iter()
@@ -98,7 +99,7 @@ fn parse_dimensions(list: &[String]) -> CliResult<Vec<Dimension>> {
     {
         let d = Dimension::parse(name).ok_or_else(|| {
             CliError::new(
-                exit_code::USAGE,
+                code,
                 format!(
                     "unknown dimension `{name}`; dimensions are {}",
                     orch_core::QUALITY_DIMENSIONS.join(", ")

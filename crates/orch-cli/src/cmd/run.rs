@@ -1,14 +1,15 @@
 //! `orch run`: the conductor on this repository, with live progress, Ctrl-C handling and a
-//! final report; and the hidden `orch replay-agent`.
+//! final report, or in the background with `--detach`; and the hidden `orch replay-agent`.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use orch_core::exit_code;
 use orch_engine::{Conductor, EngineError, EngineOptions, RunOutcome, RunReport};
 
 use crate::cli::{ReplayAgentArgs, RunArgs};
-use crate::cmd::dashboard;
 use crate::cmd::progress::{Renderer, clock};
+use crate::cmd::{dashboard, stop};
 use crate::error::{CliError, CliResult, chain};
 use crate::output::{Table, print_json};
 use crate::repo::RepoPaths;
@@ -33,6 +34,9 @@ impl From<EngineError> for CliError {
 }
 
 pub fn run(repo: &RepoPaths, args: &RunArgs) -> CliResult {
+    if args.detach {
+        return detach(repo, args);
+    }
     repo.require_initialized()?;
     let mut config = repo.config()?;
     if let Some(p) = args.parallel {
@@ -62,6 +66,7 @@ pub fn run(repo: &RepoPaths, args: &RunArgs) -> CliResult {
     let renderer = Arc::new(Renderer::new());
     let mut options = EngineOptions::from_config(&repo.root, config)?;
     options.wait_for_answers = !args.no_wait;
+    options.max_cost = args.max_cost;
     // The PRD `orch plan` kept, for the excerpts in every instruction; and the layout.
     let stored = repo.orch_dir().join(crate::cmd::prd::STORED_PRD);
     options.prd = std::fs::read(&stored)
@@ -179,7 +184,12 @@ fn outcome_result(report: &RunReport) -> CliResult {
                     report.tasks.len()
                 ),
             );
-            Err(if report.open_questions.is_empty() {
+            Err(if !report.awaiting_review.is_empty() && report.open_questions.is_empty() {
+                err.with_hint(format!(
+                    "{} wait for your review: `orch review show TASK`, then approve or reject, and `orch run` again",
+                    report.awaiting_review.join(", ")
+                ))
+            } else if report.open_questions.is_empty() {
                 err.with_hint("`orch status` shows each task; `orch task show TASK` its attempts")
             } else {
                 err.with_hint(format!(
@@ -222,8 +232,170 @@ fn print_report(report: &RunReport) {
         println!("mean quality score of merged tasks: {q:.2}");
     }
     if let Some(cost) = report.cost_usd.filter(|c| *c > 0.0) {
-        println!("agent cost: ${cost:.4}");
+        println!("agent cost of this run: ${cost:.4}");
     }
+    if let Some(spend) = report.budget.run.filter(|s| s.limit_usd.is_some()) {
+        println!("spent by the plan's agents: {}", spend.describe());
+    }
+    for scope in &report.budget.reached {
+        println!("budget reached: {scope} (no new attempts of it until the limit is raised)");
+    }
+    if !report.awaiting_review.is_empty() {
+        println!(
+            "waiting for your review: {} (`orch review list`)",
+            report.awaiting_review.join(", ")
+        );
+    }
+}
+
+/// `orch run --detach`: the same run in the background, for callers without a terminal to
+/// keep open (an MCP client, a script). The run is this binary again, without `--detach`, in
+/// a process group of its own (so the caller's Ctrl-C or exit does not reach it) with its
+/// output in `.orch/logs/run-TIME.log`. It is reported started once it holds the runner
+/// lease, so that a caller's next `orch status` or `orch stop` already sees it.
+fn detach(repo: &RepoPaths, args: &RunArgs) -> CliResult {
+    use std::os::unix::process::CommandExt as _;
+
+    let store = crate::cmd::open_store(repo)?;
+    let stale = Duration::from_secs(repo.config()?.store.lease_stale_seconds);
+    if let stop::Runner::Here(lease) | stop::Runner::Elsewhere(lease) = stop::runner(&store, stale)?
+    {
+        return Err(stop::lease_held(&lease));
+    }
+    let exe = std::env::current_exe().map_err(|e| CliError::io("the orch executable", e))?;
+    let (log, file) = new_run_log(&repo.orch_dir().join("logs"))?;
+    let err_file = file
+        .try_clone()
+        .map_err(|e| CliError::io(log.display(), e))?;
+    let mut child = std::process::Command::new(exe)
+        .arg("-C")
+        .arg(&repo.root)
+        .args(detached_args(std::env::args_os().skip(1)))
+        .current_dir(&repo.root)
+        .stdin(std::process::Stdio::null())
+        .stdout(file)
+        .stderr(err_file)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| CliError::io("cannot start orch run", e))?;
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        if let Some(status) = child
+            .try_wait()
+            .map_err(|e| CliError::io("waiting for orch run", e))?
+        {
+            return exited_at_once(
+                pid,
+                &log,
+                status.code().unwrap_or(exit_code::FAILURE),
+                args.json,
+            );
+        }
+        if store.lease()?.is_some_and(|l| l.pid == pid) || Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if args.json {
+        return print_json(&serde_json::json!({ "pid": pid, "log": log, "running": true }));
+    }
+    println!("started orch run (pid {pid}), log: {}", log.display());
+    println!("`orch status` shows its progress; `orch stop` stops it");
+    Ok(())
+}
+
+/// The command line of the detached run: this one without `--detach`, `--json` (they are
+/// about what this process prints) and `-C` (given again as the repository root).
+fn detached_args(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut out = Vec::new();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.to_str() {
+            Some("--") => {
+                out.push(arg);
+                out.extend(args);
+                break;
+            }
+            Some("--detach" | "--json") => {}
+            Some("-C" | "--repo") => {
+                args.next();
+            }
+            Some(s) if s.starts_with("--repo=") || s.starts_with("-C") => {}
+            _ => out.push(arg),
+        }
+    }
+    out
+}
+
+/// Creates `.orch/logs/run-<UTC time>.log` (with a suffix if that name is taken).
+fn new_run_log(dir: &std::path::Path) -> CliResult<(std::path::PathBuf, std::fs::File)> {
+    std::fs::create_dir_all(dir).map_err(|e| CliError::io(dir.display(), e))?;
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    let stamp = time::OffsetDateTime::now_utc()
+        .format(format)
+        .unwrap_or_else(|_| "now".to_owned());
+    for n in 0..100 {
+        let name = if n == 0 {
+            format!("run-{stamp}.log")
+        } else {
+            format!("run-{stamp}-{n}.log")
+        };
+        let path = dir.join(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(file) => return Ok((path, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(CliError::io(path.display(), e)),
+        }
+    }
+    Err(CliError::new(
+        exit_code::FAILURE,
+        format!("cannot create a run log in {}", dir.display()),
+    ))
+}
+
+/// The detached run ended before it was reported started: its log's end goes to stderr,
+/// and its own error (the `error:`/`hint:` lines it wrote) and exit code become this one's.
+fn exited_at_once(pid: u32, log: &std::path::Path, code: i32, json: bool) -> CliResult {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = &lines[lines.len().saturating_sub(20)..];
+    if code == exit_code::OK {
+        if json {
+            return print_json(
+                &serde_json::json!({ "pid": pid, "log": log, "running": false, "exit_code": 0 }),
+            );
+        }
+        println!(
+            "orch run (pid {pid}) finished at once, log: {}",
+            log.display()
+        );
+        for line in tail {
+            println!("  {}", crate::output::sanitize(line));
+        }
+        return Ok(());
+    }
+    eprintln!(
+        "orch run (pid {pid}) exited at once; the end of {}:",
+        log.display()
+    );
+    for line in tail {
+        eprintln!("  {}", crate::output::sanitize(line));
+    }
+    let find = |prefix: &str| {
+        tail.iter()
+            .rev()
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(|s| crate::output::sanitize(s.trim()))
+    };
+    let message =
+        find("error: ").unwrap_or_else(|| format!("orch run exited at once with code {code}"));
+    let hint = find("hint: ").unwrap_or_else(|| format!("its log: {}", log.display()));
+    Err(CliError::new(code, message).with_hint(hint))
 }
 
 pub fn replay_agent(args: &ReplayAgentArgs) -> CliResult {
@@ -234,5 +406,40 @@ pub fn replay_agent(args: &ReplayAgentArgs) -> CliResult {
         Ok(())
     } else {
         Err(CliError::new(code, "the replay agent failed"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::detached_args;
+
+    fn detached(args: &[&str]) -> Vec<String> {
+        detached_args(args.iter().map(std::ffi::OsString::from))
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_detached_run_gets_the_same_flags_without_detach_json_and_repo() {
+        assert_eq!(
+            detached(&[
+                "-C",
+                "x",
+                "run",
+                "--detach",
+                "-p",
+                "2",
+                "--json",
+                "--no-gate"
+            ]),
+            ["run", "-p", "2", "--no-gate"]
+        );
+        assert_eq!(
+            detached(&[
+                "--repo=x", "run", "-Cy", "--repo", "z", "--detach", "--agent", "codex"
+            ]),
+            ["run", "--agent", "codex"]
+        );
     }
 }

@@ -14,7 +14,26 @@ use crate::repo::RepoPaths;
 struct StatusView<'a> {
     plan: String,
     summary: &'a Summary,
+    /// What the plan's agents spent against the run limit.
+    spend: orch_core::Spend,
     tasks: &'a [TaskRecord],
+}
+
+/// The run limit in force: `[budget] run_usd`, or what a human raised it to.
+fn run_limit(repo: &RepoPaths, store: &orch_store::Store) -> Option<f64> {
+    let configured = repo.config().ok().and_then(|c| c.budget.run_usd);
+    let raised = store
+        .meta("engine.budget.raised")
+        .ok()
+        .flatten()
+        .and_then(|json| {
+            serde_json::from_str::<std::collections::BTreeMap<String, f64>>(&json).ok()
+        })
+        .and_then(|m| m.get("run").copied());
+    match (configured, raised) {
+        (Some(c), Some(r)) => Some(c.max(r)),
+        (c, r) => c.or(r),
+    }
 }
 
 pub fn run(repo: &RepoPaths, args: &StatusArgs) -> CliResult {
@@ -23,10 +42,15 @@ pub fn run(repo: &RepoPaths, args: &StatusArgs) -> CliResult {
     let filter = filter_from(args)?;
     let summary = store.summary()?;
     let tasks = store.tasks(&filter)?;
+    let spend = orch_core::Spend {
+        spent_usd: summary.spent_usd,
+        limit_usd: run_limit(repo, &store),
+    };
     if args.json {
         return print_json(&StatusView {
             plan: info.name.clone(),
             summary: &summary,
+            spend,
             tasks: &tasks,
         });
     }
@@ -35,6 +59,17 @@ pub fn run(repo: &RepoPaths, args: &StatusArgs) -> CliResult {
             "{}",
             crate::output::sanitize(&render(&info.name, &summary, &tasks))
         );
+        if spend.spent_usd > 0.0 || spend.limit_usd.is_some() {
+            println!(
+                "\nSpent by agents: {}{}",
+                spend.describe(),
+                if spend.exhausted() {
+                    " (limit reached: no new attempts start)"
+                } else {
+                    ""
+                }
+            );
+        }
         return Ok(());
     }
     watch(&store, &info.name, &filter, args.interval)
@@ -121,6 +156,7 @@ pub fn render(plan: &str, summary: &Summary, tasks: &[TaskRecord]) -> String {
         format!("Pending {}", count(summary, TaskStatus::Pending)),
     ];
     for status in [
+        TaskStatus::AwaitingReview,
         TaskStatus::Failed,
         TaskStatus::Escalated,
         TaskStatus::Blocked,
@@ -129,7 +165,7 @@ pub fn render(plan: &str, summary: &Summary, tasks: &[TaskRecord]) -> String {
     ] {
         let n = count(summary, status);
         if n > 0 {
-            let name = status.as_str();
+            let name = status.as_str().replace('_', " ");
             let mut label = name[..1].to_ascii_uppercase();
             label.push_str(&name[1..]);
             parts.push(format!("{label} {n}"));

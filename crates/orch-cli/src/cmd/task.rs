@@ -35,7 +35,7 @@ struct AttemptView<'a> {
 }
 
 #[derive(Serialize)]
-struct GateView {
+pub(crate) struct GateView {
     attempt: u32,
     score: f64,
     threshold: f64,
@@ -46,7 +46,7 @@ struct GateView {
     skipped: std::collections::BTreeMap<orch_quality::Dimension, String>,
 }
 
-fn last_gate(attempts: &[orch_store::AttemptRecord]) -> Option<GateView> {
+pub(crate) fn last_gate(attempts: &[orch_store::AttemptRecord]) -> Option<GateView> {
     attempts.iter().rev().find_map(|a| {
         let report: orch_quality::QualityReport =
             serde_json::from_value(a.quality_report.clone()?).ok()?;
@@ -176,7 +176,7 @@ pub fn show(repo: &RepoPaths, id: &str, json: bool) -> CliResult {
     Ok(())
 }
 
-fn print_gate(gate: &GateView) {
+pub(crate) fn print_gate(gate: &GateView) {
     println!(
         "\nLast quality gate (attempt {}): {:.2}, threshold {:.2}: {}",
         gate.attempt,

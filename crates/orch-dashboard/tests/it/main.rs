@@ -3,6 +3,7 @@
 
 mod api;
 mod browser;
+mod reviews;
 mod security;
 mod support;
 mod ws;
