@@ -65,6 +65,15 @@ pub enum Command {
     /// Stop the run in progress (detached, or in another terminal): running tasks finish and
     /// no new ones start; --now stops them at once.
     Stop(StopArgs),
+    /// Stop starting new attempts (running ones go on) until `orch resume`: the running
+    /// `orch run` (or the next) follows within a tick.
+    Pause,
+    /// Start attempts again after `orch pause` (or a chat's `pause`).
+    Resume,
+    /// Remote control from Slack, Discord and LINE: answer questions and steer runs from a
+    /// phone (`[remote]` in orch.toml; secrets from the environment).
+    #[command(subcommand)]
+    Remote(RemoteCommand),
     /// MCP server on stdin/stdout for Claude Code and other MCP clients; register it with
     /// `orch init --claude` or `claude mcp add orch -- orch mcp`.
     Mcp,
@@ -127,6 +136,23 @@ fn parse_usd(text: &str) -> Result<f64, String> {
     } else {
         Err(format!("`{text}`: the limit must be more than 0"))
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RemoteCommand {
+    /// Serve the signed endpoints of the platforms configured in `[remote]`
+    /// (/slack/commands, /slack/interactions, /discord/interactions, /line/webhook).
+    Serve(RemoteServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RemoteServeArgs {
+    /// Port (default `[remote] port`, 8766; 0 picks a free one).
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Address (default `[remote] bind`, loopback: reach it through a tunnel).
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<std::net::IpAddr>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -438,6 +438,10 @@ pub struct Config {
     /// `EscalationPolicy` (orch-core depends on no layer crate), which rejects unknown keys.
     #[serde(skip_serializing_if = "toml::Table::is_empty")]
     pub escalation: toml::Table,
+    /// `[remote]`: kept as raw TOML and interpreted by `orch-remote` (who may act from
+    /// Slack, Discord and LINE), which rejects unknown keys.
+    #[serde(skip_serializing_if = "toml::Table::is_empty")]
+    pub remote: toml::Table,
 }
 
 /// A configuration file that cannot be used.

@@ -152,6 +152,25 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
     },
+    /// Somebody paused, resumed or stopped the run from outside it (a chat command, the
+    /// CLI); the runner follows on its next tick.
+    RunControl {
+        /// `pause`, `resume` or `stop`.
+        action: String,
+        /// Who (`slack:U123`, `cli`, …).
+        by: String,
+    },
+    /// A request from a chat platform, accepted or refused: the audit trail of remote control.
+    RemoteCommand {
+        /// `slack`, `discord` or `line`.
+        platform: String,
+        /// The platform's user id (empty when the request never got that far).
+        user: String,
+        /// The command (`status`, `answer PM-0001 A`, …), or what was refused.
+        command: String,
+        /// `accepted`, or why it was refused (`not_allowed`, `rate_limited`, …).
+        outcome: String,
+    },
     /// A spending limit was reached; no new attempt of what it covers starts.
     BudgetReached {
         /// `run`, `epic E` or `task T`.
@@ -181,6 +200,8 @@ impl Event {
             Event::ReviewRequested { .. } => "review_requested",
             Event::ReviewDecided { .. } => "review_decided",
             Event::BudgetReached { .. } => "budget_reached",
+            Event::RunControl { .. } => "run_control",
+            Event::RemoteCommand { .. } => "remote_command",
         }
     }
 

@@ -593,6 +593,8 @@ function describe(e) {
     case "merged": return `${ev.task}: merged`;
     case "review_requested": return `${ev.task}: verified, waiting for your review`;
     case "review_decided": return `${ev.task}: ${ev.verdict} by ${ev.by}${ev.note ? ` (${ev.note})` : ""}`;
+    case "remote_command": return `${ev.platform} ${ev.user}: ${ev.command} (${ev.outcome.replaceAll("_", " ")})`;
+    case "run_control": return `${ev.action} by ${ev.by}`;
     case "budget_reached": return `budget reached: ${ev.scope} ($${ev.spent_usd.toFixed(2)} of $${ev.limit_usd.toFixed(2)})`;
     case "run_started": return `run started: ${ev.agent} × ${ev.parallel}`;
     case "run_finished": return `run ${ev.outcome} after ${duration(ev.elapsed_ms)}`;

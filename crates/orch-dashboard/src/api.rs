@@ -12,7 +12,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use orch_core::{SystemClock, TaskId};
-use orch_escalation::{PmMessage, answer_stored, find_message};
+use orch_escalation::{PmMessage, answer_stored_by, find_message};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -380,7 +380,14 @@ pub(crate) async fn answer(
     let answered = shared
         .with_store(move |store| {
             let loaded = views::stored_messages(store)?;
-            let answer = answer_stored(&loaded, &id, &body.option, note.as_deref(), now())?;
+            let answer = answer_stored_by(
+                &loaded,
+                &id,
+                &body.option,
+                note.as_deref(),
+                Some("dashboard"),
+                now(),
+            )?;
             let message = &answer.answered.message;
             store.update_message_if(
                 message.id.as_str(),

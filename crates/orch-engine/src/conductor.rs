@@ -90,6 +90,8 @@ pub struct Conductor {
     pub(crate) budgets: crate::budget::Budgets,
     /// Limits reached during this run, by scope, for the report.
     pub(crate) budget_reached: Vec<String>,
+    /// Paused from outside (`orch pause`, a chat command): who paused it.
+    pub(crate) paused_by: Option<String>,
 }
 
 impl std::fmt::Debug for Conductor {
@@ -197,6 +199,7 @@ impl Conductor {
         Ok(Conductor {
             budgets,
             budget_reached: Vec::new(),
+            paused_by: None,
             store,
             plan,
             graph,
@@ -273,6 +276,8 @@ impl Conductor {
             tracing::warn!("{warning}");
             self.note(format!("warning: {warning}"));
         }
+        // A stop asked for while no run was going is not this run's.
+        self.store.clear_stop_request()?;
         let recovered = self.recover().await?;
         self.store.append_event(&Event::RunStarted {
             run: self.run_id.clone(),
@@ -448,9 +453,12 @@ impl Conductor {
     /// is waiting for its backoff, or (when waiting for answers) a question is open.
     fn can_progress(&self) -> bool {
         // A ready task held back by a spending limit cannot start before an answer.
-        let ready = self.plan.tasks.iter().enumerate().any(|(i, t)| {
-            self.statuses[i] == TaskStatus::Ready && self.budgets.reached(&t.id, &t.epic).is_none()
-        });
+        let paused_out = self.paused_by.is_some() && !self.options.wait_for_answers;
+        let ready = !paused_out
+            && self.plan.tasks.iter().enumerate().any(|(i, t)| {
+                self.statuses[i] == TaskStatus::Ready
+                    && self.budgets.reached(&t.id, &t.epic).is_none()
+            });
         let waiting_human = self.options.wait_for_answers
             && (self.escalator.open_messages() > 0
                 || self.statuses.contains(&TaskStatus::AwaitingReview)
@@ -461,7 +469,7 @@ impl Conductor {
 
     fn schedule(&mut self) -> Result<(), EngineError> {
         let free = self.options.parallel.saturating_sub(self.inflight.len());
-        if free == 0 {
+        if free == 0 || self.paused_by.is_some() {
             return Ok(());
         }
         let now = Instant::now();

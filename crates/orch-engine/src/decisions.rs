@@ -323,6 +323,7 @@ impl Conductor {
             self.last_seen_seq = seq;
             self.pick_up_answers().await?;
             self.pick_up_reviews()?;
+            self.follow_run_control()?;
         }
         for resolution in self.escalator.expire_due() {
             self.write_log(resolution.log.as_ref());
@@ -345,6 +346,28 @@ impl Conductor {
                 };
                 self.carry_out(&task, outcome).await?;
             }
+        }
+        Ok(())
+    }
+
+    /// Pause, resume and stop requests written to the store from outside the run.
+    fn follow_run_control(&mut self) -> Result<(), EngineError> {
+        let control = self.store.run_control()?;
+        if control.paused_by != self.paused_by {
+            match &control.paused_by {
+                Some(by) => self.note(format!(
+                    "paused by {by}: no new attempts start (running ones go on) until resumed"
+                )),
+                None => self.note("resumed: attempts start again".into()),
+            }
+            self.paused_by = control.paused_by;
+        }
+        if let Some(by) = control.stop_by {
+            self.store.clear_stop_request()?;
+            self.note(format!(
+                "stop requested by {by}: running tasks finish, no new ones start"
+            ));
+            self.stop.stop(crate::StopLevel::Graceful);
         }
         Ok(())
     }

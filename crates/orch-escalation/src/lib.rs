@@ -92,8 +92,8 @@ pub use failure::{
 };
 pub use message::{
     Action, Answered, DecisionOption, LifecycleError, ListFilter, MessageContext, MessageId,
-    MessageState, MessageSummary, OptionKey, PmMessage, StateChange, answer_message, find_message,
-    list_messages, normalize_options,
+    MessageState, MessageSummary, OptionKey, PmMessage, StateChange, answer_message,
+    answer_message_by, find_message, list_messages, normalize_options,
 };
 pub use notify::{
     ConsoleNotifier, DiscordConfig, DiscordNotifier, DynNotifier, HttpSettings, LINE_API_BASE,
@@ -106,4 +106,7 @@ pub use policy::{
     RateLimit,
 };
 pub use secret::{REDACTED, Secret};
-pub use stored::{StoredAnswer, StoredPmMessage, UndecodableMessage, answer_stored, decode_stored};
+pub use stored::{
+    StoredAnswer, StoredPmMessage, UndecodableMessage, answer_stored, answer_stored_by,
+    decode_stored,
+};

@@ -481,6 +481,9 @@ pub struct StateChange {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// Who made the change, when a human did (`cli`, `dashboard`, `slack:U123`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 /// A question to the project manager (the human) about a failing task, with options.
@@ -560,6 +563,7 @@ impl PmMessage {
             history: vec![StateChange {
                 state: "open".into(),
                 at: created_at,
+                by: None,
             }],
         }
     }
@@ -621,6 +625,7 @@ impl PmMessage {
         self.history.push(StateChange {
             state: next.name().into(),
             at: now,
+            by: None,
         });
         self.state = next;
         Ok(())
@@ -657,6 +662,30 @@ impl PmMessage {
             .map(str::to_owned);
         self.enter(MessageState::Decided { option: key, note }, now)?;
         Ok(self.decided_action().unwrap_or(Action::Skip))
+    }
+
+    /// [`PmMessage::decide`], recording who answered.
+    pub fn decide_by(
+        &mut self,
+        option: &str,
+        note: Option<&str>,
+        by: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Action, LifecycleError> {
+        let action = self.decide(option, note, now)?;
+        if let Some(last) = self.history.last_mut() {
+            last.by = by.map(str::to_owned);
+        }
+        Ok(action)
+    }
+
+    /// Who decided it and when, once it is decided (`None` for who when not recorded).
+    pub fn decided_by(&self) -> Option<(Option<&str>, OffsetDateTime)> {
+        self.history
+            .iter()
+            .rev()
+            .find(|h| h.state == "decided")
+            .map(|h| (h.by.as_deref(), h.at))
     }
 
     fn parse_option(&self, option: &str) -> Result<OptionKey, LifecycleError> {
@@ -924,8 +953,19 @@ pub fn answer_message(
     note: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Answered, LifecycleError> {
+    answer_message_by(message, option, note, None, now)
+}
+
+/// [`answer_message`], recording who answered (shown to a second answerer).
+pub fn answer_message_by(
+    message: &PmMessage,
+    option: &str,
+    note: Option<&str>,
+    by: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Answered, LifecycleError> {
     let mut decided = message.clone();
-    let action = decided.decide(option, note, now)?;
+    let action = decided.decide_by(option, note, by, now)?;
     Ok(Answered {
         message: decided,
         action,

@@ -5,7 +5,7 @@
 
 use time::OffsetDateTime;
 
-use crate::message::{Answered, LifecycleError, PmMessage, answer_message, find_message};
+use crate::message::{Answered, LifecycleError, PmMessage, find_message};
 
 /// A message and the exact document it was decoded from.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +59,18 @@ pub fn answer_stored(
     note: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<StoredAnswer, LifecycleError> {
+    answer_stored_by(messages, id, option, note, None, now)
+}
+
+/// [`answer_stored`], recording who answered (`cli`, `dashboard`, `slack:U123`, …).
+pub fn answer_stored_by(
+    messages: &[StoredPmMessage],
+    id: &str,
+    option: &str,
+    note: Option<&str>,
+    by: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<StoredAnswer, LifecycleError> {
     let plain: Vec<PmMessage> = messages.iter().map(|m| m.message.clone()).collect();
     let message = find_message(&plain, id)?;
     let expected = messages
@@ -66,7 +78,7 @@ pub fn answer_stored(
         .find(|m| m.message.id == message.id)
         .map(|m| m.document.clone())
         .unwrap_or_default();
-    let answered = answer_message(message, option, note, now)?;
+    let answered = crate::message::answer_message_by(message, option, note, by, now)?;
     // Plain data with string keys: encoding cannot fail.
     let document = serde_json::to_string(&answered.message).expect("a PM message encodes");
     Ok(StoredAnswer {

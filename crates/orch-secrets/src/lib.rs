@@ -30,8 +30,10 @@
 
 mod base64;
 mod detector;
+mod redactor;
 
 pub use detector::{Detector, Found, REDACTED};
+pub use redactor::Redactor;
 
 /// Whether an environment variable's name says it holds a secret (`ANTHROPIC_API_KEY`,
 /// `GITHUB_TOKEN`, `DB_PASSWORD`, …).

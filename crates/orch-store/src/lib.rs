@@ -39,6 +39,7 @@
 #![deny(missing_docs)]
 
 mod attempts;
+mod control;
 mod error;
 mod events;
 mod lease;
@@ -48,6 +49,7 @@ mod reviews;
 mod store;
 
 pub use attempts::{AttemptEnd, AttemptRecord};
+pub use control::{ControlAction, RunControl};
 pub use error::StoreError;
 pub use events::StoredEvent;
 pub use lease::{Lease, LeaseInfo, host_name};

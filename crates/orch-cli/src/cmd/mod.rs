@@ -12,6 +12,7 @@ pub mod plan;
 pub mod prd;
 pub mod progress;
 pub mod quality;
+pub mod remote;
 pub mod review;
 pub mod run;
 pub mod session;

@@ -2,7 +2,7 @@
 
 use orch_core::{SystemClock, exit_code};
 use orch_escalation::{
-    LifecycleError, ListFilter, PmMessage, StoredPmMessage, answer_stored, decode_stored,
+    LifecycleError, ListFilter, PmMessage, StoredPmMessage, answer_stored_by, decode_stored,
     find_message, list_messages,
 };
 use orch_store::{Store, StoreError};
@@ -81,7 +81,7 @@ pub fn run(repo: &RepoPaths, command: &MsgCommand) -> CliResult {
         }
         MsgCommand::Answer { id, option, note } => {
             let now = orch_core::Clock::now(&SystemClock);
-            let answer = answer_stored(&loaded, id, option, note.as_deref(), now)?;
+            let answer = answer_stored_by(&loaded, id, option, note.as_deref(), Some("cli"), now)?;
             let answered = &answer.answered;
             store.update_message_if(
                 answered.message.id.as_str(),

@@ -14,6 +14,7 @@ mod plan;
 mod prd;
 mod preflight;
 mod quality;
+mod remote;
 mod review;
 pub(crate) mod run;
 mod session;

@@ -230,3 +230,67 @@ fn a_run_stops_starting_attempts_at_its_budget_and_asks_whether_to_raise_it() {
     assert!((spend.spent_usd - 0.9).abs() < 1e-9, "{spend:?}");
     assert_eq!(spend.limit_usd, Some(0.9));
 }
+
+#[test]
+fn a_paused_run_starts_nothing_until_resumed_and_a_stop_request_ends_it() {
+    use orch_store::ControlAction;
+    let plan = plan_of(&[
+        Spec {
+            id: "TASK-E-001",
+            deps: &[],
+            files: &[],
+            scenario: writes("one.txt"),
+        },
+        Spec {
+            id: "TASK-E-002",
+            deps: &["TASK-E-001"],
+            files: &[],
+            scenario: writes("two.txt").sleep_ms(400),
+        },
+    ]);
+    let repo = repo_with(&plan);
+    store(&repo)
+        .request_control(ControlAction::Pause, "slack:U1")
+        .unwrap();
+    // Paused, not waiting: the run ends at once without starting anything.
+    let report = run(options(repo.path(), 0));
+    assert_eq!(report.outcome, RunOutcome::Incomplete);
+    assert!(attempts(&repo, "TASK-E-001").is_empty());
+
+    // Waiting: it sits paused until a resume arrives from outside, then works.
+    let mut waiting = options(repo.path(), 0);
+    waiting.wait_for_answers = true;
+    let db = repo.path().join(".orch/state.db");
+    let controller = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(600));
+        let mut s = Store::open_existing(&db).unwrap();
+        assert!(
+            s.attempts(None).unwrap().is_empty(),
+            "nothing starts while paused"
+        );
+        s.request_control(ControlAction::Resume, "discord:42")
+            .unwrap();
+        // Once the second task runs, ask the run to stop: it finishes that task and ends.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while s.attempts(None).unwrap().len() < 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the second task never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        s.request_control(ControlAction::Stop, "line:U9").unwrap();
+    });
+    let report = run(waiting);
+    controller.join().unwrap();
+    assert_eq!(report.outcome, RunOutcome::Interrupted);
+    assert_eq!(status(&repo, "TASK-E-001"), TaskStatus::Completed);
+    assert_eq!(
+        status(&repo, "TASK-E-002"),
+        TaskStatus::Completed,
+        "a graceful stop lets the running task finish"
+    );
+    // The stop request is used up; the pause was lifted.
+    let control = store(&repo).run_control().unwrap();
+    assert_eq!(control, orch_store::RunControl::default());
+}

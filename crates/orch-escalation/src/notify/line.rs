@@ -2,6 +2,10 @@
 //! `Authorization: Bearer <channel access token>` and a body
 //! `{"to": "<user, group or room id>", "messages": [{"type": "text", "text": "…"}]}`.
 //!
+//! The text message carries a `quickReply` with a postback button per option (the first 13,
+//! LINE's limit; see [`super::buttons`] for the payload contract), shown on LINE for iOS and
+//! Android; a press reaches orch through the channel's webhook.
+//!
 //! Every delivery carries one `X-Line-Retry-Key` (a UUID) on all its attempts, so a retry
 //! after a lost answer cannot send the message twice; LINE answers such a retry with 409,
 //! which counts as delivered.
@@ -9,16 +13,23 @@
 use reqwest::Client;
 use serde_json::{Value, json};
 
+use super::buttons::{answer_value, cut, label, utf16_len};
 use super::http::{self, HttpSettings};
 use super::{Notifier, NotifyError};
-use crate::message::{PmMessage, truncate};
+use crate::message::PmMessage;
 use crate::secret::Secret;
 
 const NAME: &str = "line";
 /// The real API; override it for tests with [`LineNotifier::with_api_base`].
 pub const LINE_API_BASE: &str = "https://api.line.me";
-/// Longest text message LINE accepts, in characters.
+/// Longest text message LINE accepts, in UTF-16 code units (LINE counts text that way: 🍎
+/// is two).
 const TEXT_MAX: usize = 5000;
+/// Quick reply limits: buttons per message, a button's label, a postback's `displayText`
+/// (both counted by LINE in grapheme clusters).
+const QUICK_REPLY_MAX: usize = 13;
+const LABEL_MAX: usize = 20;
+const DISPLAY_TEXT_MAX: usize = 300;
 
 /// Pushes PM messages to a LINE user, group or room.
 #[derive(Debug, Clone)]
@@ -102,12 +113,43 @@ impl Notifier for LineNotifier {
 }
 
 /// The JSON body pushed to LINE for a message: one text message with the plain-text
-/// rendering, cut to LINE's 5,000 characters.
+/// rendering, within LINE's 5,000 UTF-16 code units (a long log tail is left out first, so
+/// the options and the answer hint stay), and a quick reply button per option (the first
+/// 13): a postback of `answer <PM id> <letter>` that shows `<letter>. <title>` in the chat.
 pub fn line_payload(to: &str, msg: &PmMessage) -> Value {
-    json!({
-        "to": to,
-        "messages": [{"type": "text", "text": truncate(&msg.render_text(), TEXT_MAX)}],
-    })
+    let mut message = json!({"type": "text", "text": text(msg)});
+    let items: Vec<Value> = msg
+        .options
+        .iter()
+        .take(QUICK_REPLY_MAX)
+        .map(|option| {
+            let label = label(option);
+            json!({
+                "type": "action",
+                "action": {
+                    "type": "postback",
+                    "label": cut(&label, LABEL_MAX),
+                    "data": answer_value(msg, option),
+                    "displayText": cut(&label, DISPLAY_TEXT_MAX),
+                },
+            })
+        })
+        .collect();
+    if !items.is_empty() {
+        message["quickReply"] = json!({"items": items});
+    }
+    json!({"to": to, "messages": [message]})
+}
+
+/// The plain-text rendering within [`TEXT_MAX`]; without the log tail when it would not fit.
+fn text(msg: &PmMessage) -> String {
+    let full = msg.render_text();
+    if utf16_len(&full) <= TEXT_MAX || msg.context.log_tail.is_empty() {
+        return cut(&full, TEXT_MAX);
+    }
+    let mut short = msg.clone();
+    short.context.log_tail.clear();
+    cut(&short.render_text(), TEXT_MAX)
 }
 
 #[cfg(test)]
@@ -124,5 +166,41 @@ mod tests {
             .unwrap();
         assert_eq!(n.endpoint, "http://127.0.0.1:9/v2/bot/message/push");
         assert!(!format!("{n:?}").contains("TOKEN123"));
+    }
+
+    #[test]
+    fn text_fits_in_utf16_code_units() {
+        use crate::failure::{FailureContext, FailureKind};
+        use crate::message::{Action, DecisionOption, MessageId};
+        use orch_core::TaskId;
+
+        let failure = FailureContext::new(
+            TaskId::new("TASK-A-001").unwrap(),
+            FailureKind::TestsFailing,
+            "🍎".repeat(2000),
+        );
+        // 26 options of 200 🍎: 2,000 characters but 4,000 UTF-16 code units per 10 options.
+        let options = (0..26)
+            .map(|_| DecisionOption::new("🍎".repeat(200), Action::Skip))
+            .collect();
+        let msg = PmMessage::new(
+            MessageId::from_seq(1),
+            &failure,
+            options,
+            time::OffsetDateTime::UNIX_EPOCH,
+        );
+        assert!(msg.render_text().chars().count() > TEXT_MAX);
+        let body = line_payload("U1", &msg);
+        let text = body["messages"][0]["text"].as_str().unwrap();
+        assert_eq!(utf16_len(text), TEXT_MAX);
+        assert!(text.ends_with("🍎…"), "cut on a char boundary");
+        let items = body["messages"][0]["quickReply"]["items"]
+            .as_array()
+            .unwrap();
+        assert_eq!(items.len(), QUICK_REPLY_MAX);
+        for item in items {
+            let label = item["action"]["label"].as_str().unwrap();
+            assert!(utf16_len(label) <= LABEL_MAX, "{label}");
+        }
     }
 }

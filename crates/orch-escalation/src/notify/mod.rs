@@ -1,5 +1,6 @@
 //! The `Notifier` seam and its implementations, plus the bounded fan-out [`NotifierSet`].
 
+mod buttons;
 mod config;
 mod console;
 mod discord;

@@ -1,9 +1,15 @@
 //! Slack incoming webhooks: `POST <webhook URL>` with a JSON body of `text` (the
 //! notification fallback) and `blocks` (Block Kit layout).
+//!
+//! The options also go out as buttons, in an `actions` block (see [`super::buttons`] for the
+//! payload contract). Pressing one reaches orch only when the webhook belongs to a Slack app
+//! with Interactivity turned on; the text and the `orch msg answer` hint still say how to
+//! answer where buttons are not shown or not wired up.
 
 use reqwest::Client;
 use serde_json::{Value, json};
 
+use super::buttons::{answer_value, cut, label};
 use super::http::{self, HttpSettings};
 use super::{Notifier, NotifyError};
 use crate::message::{PmMessage, truncate};
@@ -13,6 +19,10 @@ const NAME: &str = "slack";
 /// Block Kit limits: header text, section text.
 const HEADER_MAX: usize = 150;
 const SECTION_MAX: usize = 3000;
+/// Block Kit limits: a button's text, the elements of one actions block. A message may
+/// hold 50 blocks; with at most 26 options (`A`–`Z`) it holds at most 33.
+const BUTTON_TEXT_MAX: usize = 75;
+const ACTIONS_MAX: usize = 25;
 
 /// Posts PM messages to a Slack incoming webhook.
 #[derive(Debug, Clone)]
@@ -98,6 +108,9 @@ pub fn slack_payload(msg: &PmMessage) -> Value {
         }
         blocks.push(mrkdwn_section(&text));
     }
+    if let Some(actions) = answer_buttons(msg) {
+        blocks.push(actions);
+    }
     blocks.push(json!({
         "type": "context",
         "elements": [{
@@ -108,6 +121,39 @@ pub fn slack_payload(msg: &PmMessage) -> Value {
     json!({
         "text": truncate(&format!("{}: {}", msg.id, msg.question), SECTION_MAX),
         "blocks": blocks,
+    })
+}
+
+/// The `actions` block with one button per option (the first 25; any further option is in
+/// the text only), the recommended one `primary`. `None` without options.
+fn answer_buttons(msg: &PmMessage) -> Option<Value> {
+    let elements: Vec<Value> = msg
+        .options
+        .iter()
+        .take(ACTIONS_MAX)
+        .map(|option| {
+            let mut button = json!({
+                "type": "button",
+                "text": {
+                    "type": "plain_text",
+                    "text": cut(&label(option), BUTTON_TEXT_MAX),
+                    "emoji": true,
+                },
+                "action_id": format!("orch_answer_{}", option.key),
+                "value": answer_value(msg, option),
+            });
+            if option.recommended {
+                button["style"] = json!("primary");
+            }
+            button
+        })
+        .collect();
+    (!elements.is_empty()).then(|| {
+        json!({
+            "type": "actions",
+            "block_id": format!("orch_answer_{}", msg.id),
+            "elements": elements,
+        })
     })
 }
 

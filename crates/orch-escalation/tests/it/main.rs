@@ -1,6 +1,8 @@
-//! Integration tests of orch-escalation: notifiers against a local HTTP server, lifecycle
-//! properties, the escalation-loop regression, and the library side of `orch msg`.
+//! Integration tests of orch-escalation: notifiers against a local HTTP server (with their
+//! answer buttons), lifecycle properties, the escalation-loop regression, and the library
+//! side of `orch msg`.
 
+mod buttons;
 mod cli;
 mod incident;
 mod lifecycle;

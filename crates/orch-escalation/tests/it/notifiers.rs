@@ -65,6 +65,11 @@ async fn slack_posts_text_and_blocks() {
                 {"type": "section", "text": {"type": "mrkdwn", "text": "*A. Accept as is*  _(recommended)_\n:heavy_plus_sign: Quality is high; only coverage is short of its target\n:heavy_plus_sign: The work is merged now\n:heavy_minus_sign: Coverage stays below its target"}},
                 {"type": "section", "text": {"type": "mrkdwn", "text": "*B. Retry to add tests*\n:heavy_plus_sign: Reaches the coverage target\n:heavy_minus_sign: Costs an attempt for a small gain"}},
                 {"type": "section", "text": {"type": "mrkdwn", "text": "*C. Skip the task*\n:heavy_plus_sign: Frees the run to finish everything else\n:heavy_minus_sign: Tasks that depend on it are blocked"}},
+                {"type": "actions", "block_id": "orch_answer_PM-0001", "elements": [
+                    {"type": "button", "text": {"type": "plain_text", "text": "A. Accept as is", "emoji": true}, "action_id": "orch_answer_A", "value": "answer PM-0001 A", "style": "primary"},
+                    {"type": "button", "text": {"type": "plain_text", "text": "B. Retry to add tests", "emoji": true}, "action_id": "orch_answer_B", "value": "answer PM-0001 B"},
+                    {"type": "button", "text": {"type": "plain_text", "text": "C. Skip the task", "emoji": true}, "action_id": "orch_answer_C", "value": "answer PM-0001 C"},
+                ]},
                 {"type": "context", "elements": [{"type": "mrkdwn", "text": "Answer with `orch msg answer PM-0001 &lt;A|B|C&gt; [--note TEXT]`"}]},
             ],
         })
@@ -192,7 +197,7 @@ fn discord(server: &MockHttpServer, settings: HttpSettings) -> DiscordNotifier {
 }
 
 #[tokio::test]
-async fn discord_posts_content_and_embeds() {
+async fn discord_posts_content_embeds_and_buttons() {
     let server = MockHttpServer::start();
     server.push(MockResponse::new(204, ""));
     discord(&server, fast())
@@ -203,7 +208,7 @@ async fn discord_posts_content_and_embeds() {
     assert_eq!(requests.len(), 1);
     let r = &requests[0];
     assert_eq!(r.method, "POST");
-    assert_eq!(r.path, "/api/webhooks/123/XXXXSECRET");
+    assert_eq!(r.path, "/api/webhooks/123/XXXXSECRET?with_components=true");
     assert_eq!(r.header("content-type"), Some("application/json"));
     assert_eq!(
         body_json(r),
@@ -221,6 +226,11 @@ async fn discord_posts_content_and_embeds() {
                 "footer": {"text": "Answer with: orch msg answer PM-0001 <A|B|C> [--note TEXT]"},
             }],
             "allowed_mentions": {"parse": []},
+            "components": [{"type": 1, "components": [
+                {"type": 2, "style": 1, "label": "A. Accept as is", "custom_id": "orch:answer:PM-0001:A"},
+                {"type": 2, "style": 2, "label": "B. Retry to add tests", "custom_id": "orch:answer:PM-0001:B"},
+                {"type": 2, "style": 2, "label": "C. Skip the task", "custom_id": "orch:answer:PM-0001:C"},
+            ]}],
         })
     );
 }
@@ -277,7 +287,7 @@ fn line(server: &MockHttpServer) -> LineNotifier {
 }
 
 #[tokio::test]
-async fn line_pushes_a_text_message_with_bearer_auth() {
+async fn line_pushes_a_text_message_with_quick_replies_and_bearer_auth() {
     let server = MockHttpServer::start();
     server.push(MockResponse::json(200, "{}"));
     let msg = sample_message();
@@ -301,7 +311,15 @@ async fn line_pushes_a_text_message_with_bearer_auth() {
     );
     assert_eq!(
         body_json(r),
-        json!({"to": "U4af4980629", "messages": [{"type": "text", "text": text}]})
+        json!({"to": "U4af4980629", "messages": [{
+            "type": "text",
+            "text": text,
+            "quickReply": {"items": [
+                {"type": "action", "action": {"type": "postback", "label": "A. Accept as is", "data": "answer PM-0001 A", "displayText": "A. Accept as is"}},
+                {"type": "action", "action": {"type": "postback", "label": "B. Retry to add tes…", "data": "answer PM-0001 B", "displayText": "B. Retry to add tests"}},
+                {"type": "action", "action": {"type": "postback", "label": "C. Skip the task", "data": "answer PM-0001 C", "displayText": "C. Skip the task"}},
+            ]},
+        }]})
     );
 }
 
