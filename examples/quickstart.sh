@@ -4,7 +4,7 @@
 # Usage: bash examples/quickstart.sh        (from the repository root; offline, no API key)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-cargo build --quiet --manifest-path "$here/Cargo.toml" -p orch-cli
+cargo build --quiet --manifest-path "$here/Cargo.toml" -p orch-agents
 orch="$here/target/debug/orch"
 [ -n "${CARGO_TARGET_DIR:-}" ] && orch="$CARGO_TARGET_DIR/debug/orch"
 

@@ -866,9 +866,46 @@ fn looks_like_verb(toks: &[Tok], i: usize, text: &str) -> bool {
             .is_some_and(|w| ["to", "the", "a", "an", "every", "each", "all"].contains(&w));
     let prev = surface(i - 1).to_ascii_lowercase();
     let plural_before = toks[i - 1].content && prev.ends_with('s') && !prev.ends_with("ss");
-    (word.ends_with('s') && !word.ends_with("ss") && determiner)
+    // A present participle after the name (`Book list page calling the REST API`, `Order
+    // schema referencing books`): before a determiner any `-ing` word is a verb; before a
+    // bare noun only the verbs specs use that way (`billing engine` stays a name).
+    let gerund = word.ends_with("ing")
+        && toks[i - 1].content
+        && (determiner || PARTICIPLES.contains(&word.as_str()));
+    gerund
+        || (word.ends_with('s') && !word.ends_with("ss") && determiner)
         || (plural_before && !word.ends_with('s') && function_word)
 }
+
+/// `-ing` verbs that end a requirement's name even before a bare noun.
+const PARTICIPLES: &[&str] = &[
+    "accepting",
+    "calling",
+    "consuming",
+    "containing",
+    "creating",
+    "emitting",
+    "exposing",
+    "handling",
+    "including",
+    "linking",
+    "listing",
+    "pointing",
+    "producing",
+    "publishing",
+    "reading",
+    "receiving",
+    "referencing",
+    "returning",
+    "sending",
+    "showing",
+    "storing",
+    "taking",
+    "updating",
+    "using",
+    "wrapping",
+    "writing",
+];
 
 #[cfg(test)]
 mod tests {

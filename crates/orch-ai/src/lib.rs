@@ -27,6 +27,14 @@
 //! task instructions ([`write_instructions`]), Claude Code sub-agent files
 //! ([`compose_agents`]), clarifying questions ([`prd_questions`]) and a bounded log of model
 //! decisions ([`DecisionLog`]).
+//!
+//! # Features
+//!
+//! - `http` (default): [`AnthropicClient`] and [`OpenAiClient`], on reqwest with rustls.
+//!   Without it (`default-features = false`) PRD parsing, the planner, dependencies, scopes,
+//!   instructions, questions, the decision log, [`ScriptedModel`] and [`ClaudeCliClient`]
+//!   build with no network stack, and [`ModelSettings::build`] answers
+//!   [`ModelError::Unavailable`] for the HTTP providers.
 
 mod agents;
 mod classify;
@@ -56,9 +64,11 @@ pub use deps::{Edge, EdgeKind};
 pub use evidence::Provides;
 pub use instructions::{Delivered, InstructionContext, OutOfScope, write_instructions};
 pub use markdown::{Block, TableRow, parse as parse_markdown};
+#[cfg(feature = "http")]
+pub use model::{AnthropicClient, OpenAiClient};
 pub use model::{
-    AnthropicClient, BoxFuture, ClaudeCliClient, LanguageModel, ModelError, ModelReply,
-    ModelRequest, ModelSettings, OpenAiClient, Provider, RetryPolicy, ScriptedModel,
+    BoxFuture, ClaudeCliClient, LanguageModel, ModelError, ModelReply, ModelRequest, ModelSettings,
+    Provider, RetryPolicy, ScriptedModel,
 };
 pub use model_planner::{
     DEFAULT_BUDGET, PLAN_SCHEMA, PlanOptions, plan_prd, plan_with, uncovered_requirements,

@@ -1,7 +1,7 @@
 //! `orch status --json` on a large store (issue 2): 10,000 tasks and 100,000 events, timed
 //! end to end as a user runs it (process start, open, query, JSON out).
 //!
-//! Run: `cargo bench -p orch-cli --bench status`
+//! Run: `cargo bench -p orch-agents --bench status`
 
 use std::process::Command;
 use std::time::{Duration, Instant};

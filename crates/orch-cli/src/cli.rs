@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 /// Run many AI coding agents on one codebase without chaos: a plan of tasks with
 /// dependencies, one git worktree per task, a bounded session pool, a quality gate the
@@ -18,6 +18,16 @@ pub struct Cli {
     /// Run as if orch was started in this directory.
     #[arg(short = 'C', long = "repo", global = true, value_name = "DIR")]
     pub repo: Option<PathBuf>,
+
+    /// More log lines on stderr: -v info, -vv debug, -vvv trace, for orch's own crates
+    /// (default: warnings). RUST_LOG, when set, decides instead.
+    #[arg(short = 'v', long = "verbose", global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors in the log lines on stderr, no warnings (RUST_LOG, when set, decides
+    /// instead).
+    #[arg(short = 'q', long = "quiet", global = true)]
+    pub quiet: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -86,6 +96,27 @@ pub enum Command {
     /// The replay agent `orch demo` runs (prints Claude Code stream-json).
     #[command(hide = true)]
     ReplayAgent(ReplayAgentArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell (the
+    /// README says where to put it).
+    Completions(CompletionsArgs),
+    /// Print orch's man page (roff), or write one page per command into a directory with
+    /// --dir.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write orch.1 and an orch-COMMAND.1 page per command into this directory (created if
+    /// missing) instead of printing orch.1, e.g. ~/.local/share/man/man1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 mod cli;
 mod cmd;
 mod error;
+mod logging;
 mod output;
 mod repo;
 
@@ -32,7 +33,13 @@ fn main() -> ExitCode {
     // error as JSON when the caller asked for JSON.
     let json = wants_json(std::env::args_os().skip(1));
     let result = match Cli::try_parse() {
-        Ok(cli) => run(cli),
+        Ok(cli) => {
+            logging::init(logging::Verbosity {
+                verbose: cli.verbose,
+                quiet: cli.quiet,
+            });
+            run(cli)
+        }
         // `orch verify` exits 2 only to block a Claude Code hook: a wrong command line must
         // not read as a failed verification.
         Err(err) if err.use_stderr() && verifying(std::env::args_os().skip(1)) => {
@@ -65,7 +72,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// Whether the command is `verify` (after the global `-C DIR`).
+/// Whether the command is `verify` (after the global `-C DIR`, `-v`, `-q`).
 fn verifying(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
     let mut args = args.map(|a| a.to_string_lossy().into_owned());
     while let Some(arg) = args.next() {
@@ -74,6 +81,10 @@ fn verifying(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
                 args.next();
             }
             a if a.starts_with("--repo=") || (a.starts_with("-C") && a.len() > 2) => {}
+            "--verbose" | "--quiet" => {}
+            a if a.len() > 1
+                && a.starts_with('-')
+                && a[1..].bytes().all(|b| b == b'v' || b == b'q') => {}
             a => return a == "verify",
         }
     }
@@ -99,6 +110,12 @@ fn run(cli: Cli) -> CliResult {
         Some(dir) => dir.clone(),
         None => std::env::current_dir().map_err(|e| error::CliError::io("current directory", e))?,
     };
+    match &cli.command {
+        // Anywhere, without a repository.
+        Command::Completions(args) => return cmd::completions::completions(args),
+        Command::Man(args) => return cmd::completions::man(args),
+        _ => {}
+    }
     if let Command::Doctor(flag) = &cli.command {
         // Works anywhere: outside a repository it checks the machine only.
         return cmd::doctor::run(RepoPaths::discover(&start).ok().as_ref(), flag.json);
@@ -131,6 +148,11 @@ fn run(cli: Cli) -> CliResult {
         _ => {}
     }
     let repo = RepoPaths::discover(&start)?;
+    tracing::info!(
+        "orch {} in the repository {}",
+        env!("CARGO_PKG_VERSION"),
+        repo.root.display()
+    );
     match cli.command {
         Command::Init(args) => cmd::init::run(&repo, &args),
         Command::Plan(args) => match args.command {
@@ -165,6 +187,8 @@ fn run(cli: Cli) -> CliResult {
         | Command::Verify(_)
         | Command::Demo(_)
         | Command::ReplayAgent(_)
+        | Command::Completions(_)
+        | Command::Man(_)
         | Command::Mcp => {
             unreachable!("handled before the repository is required")
         }
@@ -177,6 +201,16 @@ mod tests {
 
     fn json(args: &[&str]) -> bool {
         wants_json(args.iter().map(std::ffi::OsString::from))
+    }
+
+    #[test]
+    fn verify_is_seen_after_the_global_flags() {
+        let verifying = |args: &[&str]| super::verifying(args.iter().map(std::ffi::OsString::from));
+        assert!(verifying(&["verify"]));
+        assert!(verifying(&["-C", "x", "-vv", "verify"]));
+        assert!(verifying(&["-q", "--verbose", "verify"]));
+        assert!(!verifying(&["-v", "status"]));
+        assert!(!verifying(&["-x", "verify"]));
     }
 
     #[test]

@@ -135,6 +135,12 @@ pub const DEFAULT_CONFIG_TOML: &str = r#"# orch configuration. Every key is opti
 # Extra shell commands per dimension, run in the project root; a non-zero exit fails that
 # dimension. For example, under this header: lint with the value ["npx eslint ."].
 
+# Dimensions beyond the eight: one section each, [quality.custom.<name>], with a shell
+# command run in the project root (exit code 0 passes) and its weight in the overall score
+# (default 1.0). Shown in every report; list the name in `required` to make it a must.
+# For example a section [quality.custom.licenses] with command "cargo deny check licenses"
+# and weight 0.5.
+
 [store]
 # A runner lease whose heartbeat is older than this is stale and may be taken over, in seconds.
 # lease_stale_seconds = 30
@@ -259,13 +265,68 @@ pub const QUALITY_DIMENSIONS: [&str; 8] = [
     "integration",
 ];
 
+/// Other names accepted for the eight dimensions (`docs` for `documentation`, …), as
+/// (alias, dimension). Custom dimensions may not use them either.
+pub const QUALITY_DIMENSION_ALIASES: [(&str, &str); 6] = [
+    ("docs", "documentation"),
+    ("type", "types"),
+    ("typing", "types"),
+    ("test", "tests"),
+    ("perf", "performance"),
+    ("e2e", "integration"),
+];
+
+/// Longest name of a custom quality dimension, in bytes.
+pub const MAX_CUSTOM_DIMENSION_LEN: usize = 32;
+
+/// Why `name` cannot name a custom quality dimension, if it cannot: it must be 1 to
+/// [`MAX_CUSTOM_DIMENSION_LEN`] lowercase ASCII letters, digits, `-` or `_`, start with a
+/// letter, and be neither one of the eight dimensions nor one of their aliases.
+pub fn custom_dimension_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.len() > MAX_CUSTOM_DIMENSION_LEN {
+        return Some("a custom dimension's name must be 1 to 32 bytes long");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        || !name.starts_with(|c: char| c.is_ascii_lowercase())
+    {
+        return Some(
+            "a custom dimension's name takes lowercase ASCII letters, digits, `-` and `_`, and starts with a letter",
+        );
+    }
+    if QUALITY_DIMENSIONS.contains(&name)
+        || QUALITY_DIMENSION_ALIASES.iter().any(|(a, _)| *a == name)
+    {
+        return Some("it is the name of a built-in dimension; configure that one instead");
+    }
+    None
+}
+
+/// A custom quality dimension (`[quality.custom.<name>]`): a shell command run in the
+/// project root (exit code 0 passes) and its weight in the overall score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomCheckConfig {
+    /// The shell command (`sh -c`), run in the project root.
+    pub command: String,
+    /// Weight in the overall score (default 1.0).
+    #[serde(default = "default_custom_weight")]
+    pub weight: f64,
+}
+
+fn default_custom_weight() -> f64 {
+    1.0
+}
+
 /// Quality gate settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QualityConfig {
     /// Overall score needed to pass (default 0.8).
     pub threshold: f64,
-    /// Dimensions whose failure fails the gate; empty: every dimension that ran.
+    /// Dimensions whose failure fails the gate (built-in or custom names); empty: every
+    /// dimension that ran.
     pub required: Vec<String>,
     /// Line coverage in percent the tests dimension needs (default 80).
     pub coverage_threshold: f64,
@@ -285,8 +346,11 @@ pub struct QualityConfig {
     pub integration_command: String,
     /// Weight of each dimension in the overall score.
     pub weights: QualityWeights,
-    /// Extra shell commands per dimension name.
+    /// Extra shell commands per dimension name (built-in or custom).
     pub commands: std::collections::BTreeMap<String, Vec<String>>,
+    /// Dimensions beyond the eight, by name (`[quality.custom.licenses]`): each scored by
+    /// its command, weighted, shown in every report.
+    pub custom: std::collections::BTreeMap<String, CustomCheckConfig>,
     /// Whether code changes need tests that ran (default true): when the tests dimension
     /// could not run, the result is `Unverified` and does not pass. Turn off only for a
     /// project that has no tests and will not get any.
@@ -311,6 +375,7 @@ impl Default for QualityConfig {
             integration_command: String::new(),
             weights: QualityWeights::default(),
             commands: Default::default(),
+            custom: Default::default(),
             require_tests: true,
             python: "python3".into(),
         }
@@ -570,23 +635,42 @@ impl Config {
         if q.performance_max_ms.is_nan() || q.performance_max_ms <= 0.0 {
             return Err(invalid("quality.performance_max_ms", "must be above 0"));
         }
-        let unknown = |name: &String| !QUALITY_DIMENSIONS.contains(&name.as_str());
+        for (name, custom) in &q.custom {
+            if let Some(problem) = custom_dimension_problem(name) {
+                return Err(invalid(
+                    "quality.custom",
+                    &format!("names `{name}`: {problem}"),
+                ));
+            }
+            if custom.command.trim().is_empty() {
+                return Err(invalid(
+                    "quality.custom",
+                    &format!("`{name}` needs a command"),
+                ));
+            }
+            if !custom.weight.is_finite() || custom.weight < 0.0 {
+                return Err(invalid(
+                    "quality.custom",
+                    &format!("`{name}`: the weight must be finite and not negative"),
+                ));
+            }
+        }
+        let known = QUALITY_DIMENSIONS
+            .iter()
+            .map(|d| (*d).to_owned())
+            .chain(q.custom.keys().cloned())
+            .collect::<Vec<_>>();
+        let unknown = |name: &String| !known.contains(name);
         if let Some(name) = q.required.iter().find(|n| unknown(n)) {
             return Err(invalid(
                 "quality.required",
-                &format!(
-                    "names `{name}`; dimensions are {}",
-                    QUALITY_DIMENSIONS.join(", ")
-                ),
+                &format!("names `{name}`; dimensions are {}", known.join(", ")),
             ));
         }
         if let Some(name) = q.commands.keys().find(|n| unknown(n)) {
             return Err(invalid(
                 "quality.commands",
-                &format!(
-                    "names `{name}`; dimensions are {}",
-                    QUALITY_DIMENSIONS.join(", ")
-                ),
+                &format!("names `{name}`; dimensions are {}", known.join(", ")),
             ));
         }
         let w = &q.weights;
@@ -676,6 +760,37 @@ mod tests {
             .join("\n");
         let c = Config::parse(&uncommented, Path::new("orch.toml")).unwrap();
         assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn custom_quality_dimensions() {
+        let text = "[quality]\nrequired = [\"licenses\", \"tests\"]\n\
+                    [quality.commands]\nlicenses = [\"true\"]\n\
+                    [quality.custom.licenses]\ncommand = \"cargo deny check licenses\"\nweight = 2.0\n\
+                    [quality.custom.spelling]\ncommand = \"typos\"\n";
+        let c = Config::parse(text, Path::new("orch.toml")).unwrap();
+        assert_eq!(c.quality.custom.len(), 2);
+        assert_eq!(c.quality.custom["licenses"].weight, 2.0);
+        assert_eq!(c.quality.custom["spelling"].weight, 1.0);
+        assert_eq!(c.quality.custom["spelling"].command, "typos");
+        for (bad, problem) in [
+            ("[quality.custom.docs]\ncommand = \"x\"\n", "built-in"),
+            ("[quality.custom.tests]\ncommand = \"x\"\n", "built-in"),
+            ("[quality.custom.Licenses]\ncommand = \"x\"\n", "lowercase"),
+            ("[quality.custom.lic]\ncommand = \" \"\n", "needs a command"),
+            (
+                "[quality.custom.lic]\ncommand = \"x\"\nweight = -1.0\n",
+                "weight",
+            ),
+            (
+                "[quality.custom.lic]\ncommand = \"x\"\ntimeout = 3\n",
+                "timeout",
+            ),
+            ("[quality]\nrequired = [\"licenses\"]\n", "licenses"),
+        ] {
+            let err = Config::parse(bad, Path::new("orch.toml")).unwrap_err();
+            assert!(err.to_string().contains(problem), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -58,8 +58,9 @@ pub use agents::{AgentTables, AgentsConfig, CLAUDE_PERMISSION_MODES, ClaudeAgent
 pub use budget::{BudgetConfig, Spend};
 pub use clock::{Clock, SystemClock};
 pub use config::{
-    AiConfig, Config, ConfigError, DEFAULT_CONFIG_TOML, GATE_CACHE_KEY_FILE, QUALITY_DIMENSIONS,
-    QualityConfig, QualityWeights, RepoConfig, RunConfig, StoreConfig,
+    AiConfig, Config, ConfigError, CustomCheckConfig, DEFAULT_CONFIG_TOML, GATE_CACHE_KEY_FILE,
+    MAX_CUSTOM_DIMENSION_LEN, QUALITY_DIMENSION_ALIASES, QUALITY_DIMENSIONS, QualityConfig,
+    QualityWeights, RepoConfig, RunConfig, StoreConfig, custom_dimension_problem,
 };
 pub use event::Event;
 pub use graph::{

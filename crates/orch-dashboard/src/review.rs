@@ -81,6 +81,8 @@ pub(crate) async fn show(State(shared): State<Arc<Shared>>, Path(raw): Path<Stri
             .to_owned();
         let config = orch_core::Config::load(&orch_dir.join("orch.toml"))
             .map_err(|e| ApiError::internal(format!("orch.toml: {e}")))?;
+        // Only commits are compared here, so the naming of branches does not matter (the
+        // dashboard does not depend on orch-engine, where orch's naming lives).
         let manager = orch_worktree::WorktreeManager::open(&root, &config.repo)
             .map_err(|e| ApiError::internal(format!("the repository: {e}")))?;
         manager

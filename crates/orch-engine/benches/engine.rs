@@ -263,6 +263,7 @@ fn sandbox() {
     let repo = repo_with(&plan(vec![("TASK-E-001".into(), Vec::new(), 0)]));
     let guard = orch_worktree::RepoGuard::new(
         &repo.path().join(".git"),
+        &orch_engine::worktree_naming(),
         vec![repo.path().join(".orch/orch.toml")],
         repo.path().join(".orch/quarantine"),
         false,

@@ -45,7 +45,7 @@ pub(crate) struct InFlight {
     pub agent: &'static str,
     pub started: Instant,
     pub last_output: Option<String>,
-    pub session: Option<uuid::Uuid>,
+    pub session: Option<orch_session::SessionId>,
 }
 
 /// Runs a stored plan to its end. See the crate documentation for the loop.
@@ -143,8 +143,7 @@ impl Conductor {
                 ..PoolConfig::default()
             },
         );
-        let guard = orch_worktree::RepoGuard::new(
-            &common_dir,
+        let guard = worktrees.repo_guard(
             vec![options.orch_dir.join("orch.toml")],
             options.orch_dir.join("quarantine"),
             sandboxed,
@@ -273,7 +272,7 @@ impl Conductor {
 
     async fn run_loop(&mut self) -> Result<RunOutcome, EngineError> {
         if let Some(warning) = self.options.sandbox_warning.clone() {
-            tracing::warn!("{warning}");
+            tracing::debug!("{warning}");
             self.note(format!("warning: {warning}"));
         }
         // A stop asked for while no run was going is not this run's.
@@ -342,11 +341,7 @@ impl Conductor {
             }
             tokio::select! {
                 Some(msg) = self.rx.recv() => self.handle(msg).await?,
-                event = session_events.recv() => {
-                    if let Ok(event) = event {
-                        self.on_session_event(event);
-                    }
-                }
+                Some(event) = session_events.recv() => self.on_session_event(event),
                 _ = tick.tick() => {
                     self.on_tick().await?;
                     self.options.progress.snapshot(&self.snapshot());
@@ -725,6 +720,14 @@ impl Conductor {
     }
 
     async fn finished(&mut self, mut f: worker::Finished) -> Result<(), EngineError> {
+        tracing::debug!(
+            task = %f.task,
+            attempt = f.attempt,
+            result = %f.end.result,
+            busy_ms = u64::try_from(f.busy.as_millis()).unwrap_or(u64::MAX),
+            cost_usd = f.end.cost_usd.unwrap_or(0.0),
+            "attempt finished"
+        );
         self.check_running_statuses()?;
         self.inflight.remove(&f.task);
         if let Some(evidence) = self.tampered.remove(&f.task) {
@@ -761,8 +764,8 @@ impl Conductor {
                 let epic = self.plan.tasks[self.index(&f.task)].epic.clone();
                 self.store.append_event(&Event::Merged {
                     task: Some(f.task.clone()),
-                    source: orch_worktree::task_branch(&f.task),
-                    target: orch_worktree::epic_branch(&epic),
+                    source: self.shared.worktrees.naming().task_branch(&f.task),
+                    target: self.shared.worktrees.naming().epic_branch(&epic),
                     sha,
                 })?;
                 self.complete(&f.task, "merged into its epic branch")
@@ -831,7 +834,12 @@ impl Conductor {
     }
 
     fn on_session_event(&mut self, event: SessionEvent) {
-        let SessionEvent::Output { task, event, .. } = event else {
+        let SessionEvent::Output {
+            task: Some(task),
+            event,
+            ..
+        } = event
+        else {
             return;
         };
         let line = match event {
@@ -926,7 +934,7 @@ impl Conductor {
         if let Some(sha) = &outcome.merged_sha {
             self.store.append_event(&Event::Merged {
                 task: None,
-                source: orch_worktree::epic_branch(epic),
+                source: self.shared.worktrees.naming().epic_branch(epic),
                 target: outcome.target.clone(),
                 sha: sha.clone(),
             })?;

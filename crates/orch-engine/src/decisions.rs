@@ -194,7 +194,7 @@ impl Conductor {
                 // takes its own turn (the lock is not reentrant).
                 let turn = shared.merge_queue.lock().await;
                 let worktrees = Arc::clone(&shared.worktrees);
-                let epic_branch = orch_worktree::epic_branch(&t.epic);
+                let epic_branch = worktrees.naming().epic_branch(&t.epic);
                 let merged = tokio::task::spawn_blocking(move || {
                     // What is merged is what the worktree holds now, committed first: the
                     // same commit is recorded and merged (never the files left after).

@@ -28,8 +28,8 @@ pub(crate) async fn finish(
     epic: &EpicId,
     plan: &Plan,
 ) -> EpicOutcome {
-    let branch = orch_worktree::epic_branch(epic);
     let worktrees = Arc::clone(&shared.worktrees);
+    let branch = worktrees.naming().epic_branch(epic);
     let target = worktrees
         .base_branch()
         .unwrap_or_else(|_| "the base branch".into());

@@ -4,14 +4,15 @@
 //! For every task whose dependencies are completed, at most [`EngineOptions::parallel`] at
 //! once (longest remaining critical path first, conflicting file scopes never together):
 //!
-//! 1. a git worktree and branch from the epic branch's tip (`orch-worktree`);
+//! 1. a git worktree and branch `orch/task/<TASK>` from the tip of the epic branch
+//!    `orch/epic/<EPIC>` (`orch-worktree`, with orch's [`worktree_naming`]);
 //! 2. an instruction file with the task, what its dependencies delivered, the quality bar
 //!    and, on a retry, the previous attempt's failure as feedback (`orch-ai`);
 //! 3. an agent session, supervised with a wall-clock and an idle limit (`orch-session`);
 //! 4. verification by the orchestrator, not the agent's word: whatever the agent left is
 //!    committed; no change means failure ("claimed done but changed nothing"); files
-//!    outside the task's scope are reported; the 8-dimension gate runs in the worktree
-//!    (`orch-quality`);
+//!    outside the task's scope are reported; the quality gate (eight dimensions and the
+//!    project's custom ones) runs in the worktree (`orch-quality`);
 //! 5. the merge queue: one merge at a time into the epic branch, conflicts predicted first;
 //!    on a conflict the task branch is rebased onto the new tip and verified once more;
 //! 6. failures are retried with feedback (resuming the agent's own session where it can),
@@ -61,6 +62,7 @@ mod epic;
 mod error;
 mod instructions;
 mod lease;
+mod naming;
 mod options;
 mod preflight;
 mod progress;
@@ -75,6 +77,7 @@ pub use conductor::Conductor;
 pub use demo::{DEMO_PRD, DemoProject, answer_pending};
 pub use error::EngineError;
 pub use instructions::task_instructions;
+pub use naming::{EPIC_BRANCH_PREFIX, TASK_BRANCH_PREFIX, open_worktree_manager, worktree_naming};
 pub use options::{
     EngineOptions, EpicCompletion, StopHandle, StopLevel, agent_named, escalation_policy,
     sandbox_from_config,

@@ -23,7 +23,7 @@ pub(crate) fn open_worktrees(
     root: &Path,
     config: &orch_core::RepoConfig,
 ) -> Result<WorktreeManager, EngineError> {
-    let manager = WorktreeManager::open(root, config).map_err(|e| match e {
+    let manager = crate::open_worktree_manager(root, config).map_err(|e| match e {
         WorktreeError::NotARepository { path, .. } => fail(
             format!("{} is not inside a git repository", path.display()),
             "run orch in a git repository (`git init`, then commit something)",
@@ -60,7 +60,7 @@ pub(crate) fn open_worktrees(
     }
     let mut pinned = config.clone();
     pinned.base_branch = Some(base);
-    Ok(WorktreeManager::open(root, &pinned)?)
+    Ok(crate::open_worktree_manager(root, &pinned)?)
 }
 
 /// git and the agent's program are there.

@@ -36,7 +36,7 @@ impl Conductor {
             Err(e) => self.note(format!("an interrupted merge could not be finished: {e}")),
         }
         let sessions = self.shared.pool.backend().list().await?;
-        let mut owned: HashSet<uuid::Uuid> = HashSet::new();
+        let mut owned: HashSet<orch_session::SessionId> = HashSet::new();
         let (mut adopted, mut lost, mut resumed) = (Vec::new(), Vec::new(), Vec::new());
         let unfinished = self.store.unfinished_attempts()?;
         for i in 0..self.plan.tasks.len() {
@@ -58,7 +58,7 @@ impl Conductor {
                     let log =
                         orch_session::attempt_log_path(&self.options.orch_dir, &task.id, attempt);
                     let session = sessions.iter().find(|s| {
-                        s.task == task.id
+                        s.task.as_ref() == Some(&task.id)
                             && (s.log_path == log
                                 || record.is_some_and(|r| r.session_id == s.id.to_string()))
                     });

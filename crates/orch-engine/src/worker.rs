@@ -365,7 +365,7 @@ impl Attempt<'_> {
         let turn = self.shared.merge_queue.lock().await;
         let moved: Vec<String> = std::iter::once(&epic)
             .chain(upstream.iter())
-            .map(orch_worktree::epic_branch)
+            .map(|e| worktrees.naming().epic_branch(e))
             .collect();
         let worktree =
             blocking(move || prepare_worktree(&worktrees, &id, &epic, &upstream, fresh)).await;
@@ -783,9 +783,11 @@ impl Attempt<'_> {
                     .new_target_sha))
             })
             .await;
-            self.shared
-                .guard
-                .accept_refs(&[orch_worktree::epic_branch(&task.epic)]);
+            self.shared.guard.accept_refs(&[self
+                .shared
+                .worktrees
+                .naming()
+                .epic_branch(&task.epic)]);
             let paths = match merged {
                 Ok(Ok(new_tip)) => {
                     orch_core::fault::point("task-merged");
@@ -794,7 +796,7 @@ impl Attempt<'_> {
                 }
                 Ok(Err(paths)) => paths,
                 Err(MergeError::ConcurrentUpdate { branch })
-                    if branch.starts_with("orch/task/") =>
+                    if self.shared.worktrees.naming().is_task_branch(&branch) =>
                 {
                     return self.fail(
                         FailureKind::Tampering,
@@ -868,8 +870,8 @@ fn prepare_worktree(
                 .map_err(|e| format!("cannot prepare the epic branch of {other}: {e}"))?;
             tip = worktrees
                 .merge_branches(
-                    &orch_worktree::epic_branch(other),
-                    &orch_worktree::epic_branch(epic),
+                    &worktrees.naming().epic_branch(other),
+                    &worktrees.naming().epic_branch(epic),
                 )
                 .map_err(|e| format!("cannot bring epic {other}'s work into epic {epic}: {e}"))?
                 .new_target_sha;

@@ -21,6 +21,14 @@
 //!   [`NotifierSet`] so that no failing channel blocks or crashes a run. URLs and tokens are
 //!   [`Secret`]s: never logged, printed or shown by `Debug`.
 //!
+//! # Features
+//!
+//! - `http` (default): the Slack, Discord, LINE and webhook notifiers, on reqwest with
+//!   rustls. Without it (`default-features = false`) everything else builds without a
+//!   network stack: the policy, the escalator, PM messages, the advisor, the payload
+//!   builders ([`slack_payload`]…), the console notifier and [`NotifierSet`]; a configured
+//!   HTTP channel is then a [`NotifyError::Config`] error from [`NotifyConfig::build`].
+//!
 //! # How the engine drives it
 //!
 //! 1. On a failed attempt: `escalator.on_failure(context, &advisor).await` and act on the
@@ -96,11 +104,12 @@ pub use message::{
     answer_message_by, find_message, list_messages, normalize_options,
 };
 pub use notify::{
-    ConsoleNotifier, DiscordConfig, DiscordNotifier, DynNotifier, HttpSettings, LINE_API_BASE,
-    LineConfig, LineNotifier, Notifier, NotifierOutcome, NotifierSet, NotifyConfig, NotifyError,
-    NotifyReport, SIGNATURE_HEADER, SlackConfig, SlackNotifier, WebhookConfig, WebhookNotifier,
-    discord_payload, line_payload, slack_payload,
+    ConsoleNotifier, DiscordConfig, DynNotifier, HttpSettings, LINE_API_BASE, LineConfig, Notifier,
+    NotifierOutcome, NotifierSet, NotifyConfig, NotifyError, NotifyReport, SIGNATURE_HEADER,
+    SlackConfig, WebhookConfig, discord_payload, line_payload, slack_payload,
 };
+#[cfg(feature = "http")]
+pub use notify::{DiscordNotifier, LineNotifier, SlackNotifier, WebhookNotifier};
 pub use policy::{
     DEFAULT_ESCALATION_TOML, EscalationPolicy, ExhaustedAction, ExpiryAction, PolicyError,
     RateLimit,

@@ -1,4 +1,5 @@
-//! The [`Check`] seam: one implementation per dimension, run by the gate.
+//! The [`Check`] seam: one implementation per dimension, run by the gate, and
+//! [`CommandCheck`], a dimension scored by one shell command.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -40,10 +41,18 @@ impl CheckContext {
     }
 }
 
-/// One dimension of the gate.
+/// One dimension of the gate: one of the eight built-in ones (replacing its built-in
+/// check), or a custom one ([`Dimension::Custom`]) that adds a dimension to every report.
 pub trait Check: Send + Sync {
     /// Which dimension this check scores.
     fn dimension(&self) -> Dimension;
+
+    /// The weight of a custom dimension in the overall score, when the configuration
+    /// (`[quality.custom.<name>] weight`) does not give one; `None`: 1.0. Ignored for the
+    /// eight built-in dimensions, whose weights are `[quality.weights]`.
+    fn weight(&self) -> Option<f64> {
+        None
+    }
 
     /// Whether it has anything to do for `project`; when not, the dimension is skipped.
     fn applies(&self, project: &ProjectInfo) -> bool {
@@ -154,7 +163,7 @@ pub(crate) fn in_scope_findings(
 }
 
 /// Runs the configured extra commands of a dimension: each passes with exit code 0.
-pub(crate) async fn extra_commands(ctx: &CheckContext, dimension: Dimension) -> Vec<Part> {
+pub(crate) async fn extra_commands(ctx: &CheckContext, dimension: &Dimension) -> Vec<Part> {
     let mut parts = Vec::new();
     for line in ctx
         .config
@@ -163,26 +172,101 @@ pub(crate) async fn extra_commands(ctx: &CheckContext, dimension: Dimension) -> 
         .into_iter()
         .flatten()
     {
-        let mut part = Part::new(format!("command `{line}`"));
-        let cmd = CommandLine::shell(&ctx.project.root, line);
-        part = match part.exec(ctx, &cmd).await {
-            Ok(out) if out.success() => part.ran(1.0, true),
-            Ok(out) => {
-                let tail: String = last_lines(&out.combined(), 5);
-                part.findings.push(Finding::general(
-                    crate::report::Severity::Error,
-                    format!("`{line}` exited with {}: {tail}", code_text(out.code)),
-                ));
-                part.ran(0.0, false)
-            }
-            Err(outcome) => {
-                part.outcome = outcome;
-                part
-            }
-        };
-        parts.push(part);
+        parts.push(command_part(ctx, line).await);
     }
     parts
+}
+
+/// Runs one shell command in the project root: it passes with exit code 0; otherwise the
+/// end of its output is the finding.
+async fn command_part(ctx: &CheckContext, line: &str) -> Part {
+    let mut part = Part::new(format!("command `{line}`"));
+    let cmd = CommandLine::shell(&ctx.project.root, line);
+    match part.exec(ctx, &cmd).await {
+        Ok(out) if out.success() => part.ran(1.0, true),
+        Ok(out) => {
+            let tail: String = last_lines(&out.combined(), 5);
+            part.findings.push(Finding::general(
+                crate::report::Severity::Error,
+                format!("`{line}` exited with {}: {tail}", code_text(out.code)),
+            ));
+            part.ran(0.0, false)
+        }
+        Err(outcome) => {
+            part.outcome = outcome;
+            part
+        }
+    }
+}
+
+/// A dimension scored by one shell command run in the project root (`sh -c`, the gate's
+/// environment and per-check timeout): 1.0 and passed on exit code 0, else 0.0 and failed
+/// with the end of its output as the finding; a missing program is a skip, a timeout an
+/// error. The commands configured for the dimension under `[quality.commands]` run too.
+///
+/// `[quality.custom.<name>]` in the configuration makes one per entry (see
+/// [`crate::custom_checks`]); in code:
+///
+/// ```
+/// use orch_quality::{CommandCheck, Dimension, Gate, QualityConfig};
+///
+/// let licenses = CommandCheck::new(Dimension::custom("licenses")?, "cargo deny check licenses")
+///     .with_weight(0.5);
+/// let gate = Gate::new(QualityConfig::default()).with_check(Box::new(licenses));
+/// assert_eq!(gate.dimensions().len(), 9);
+/// # Ok::<(), orch_quality::InvalidDimension>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandCheck {
+    dimension: Dimension,
+    command: String,
+    weight: Option<f64>,
+}
+
+impl CommandCheck {
+    /// Scores `dimension` with `command`.
+    pub fn new(dimension: Dimension, command: impl Into<String>) -> CommandCheck {
+        CommandCheck {
+            dimension,
+            command: command.into(),
+            weight: None,
+        }
+    }
+
+    /// The dimension's weight in the overall score (see [`Check::weight`]).
+    pub fn with_weight(mut self, weight: f64) -> CommandCheck {
+        self.weight = Some(weight);
+        self
+    }
+
+    /// The shell command.
+    pub fn command(&self) -> &str {
+        &self.command
+    }
+}
+
+impl Check for CommandCheck {
+    fn dimension(&self) -> Dimension {
+        self.dimension.clone()
+    }
+
+    fn weight(&self) -> Option<f64> {
+        self.weight
+    }
+
+    /// Always: a command needs no known toolchain.
+    fn applies(&self, _project: &ProjectInfo) -> bool {
+        true
+    }
+
+    fn run<'a>(&'a self, ctx: &'a CheckContext) -> BoxFuture<'a, DimensionResult> {
+        Box::pin(async move {
+            let started = Instant::now();
+            let mut parts = vec![command_part(ctx, &self.command).await];
+            parts.extend(extra_commands(ctx, &self.dimension).await);
+            combine(self.dimension.clone(), parts, started)
+        })
+    }
 }
 
 pub(crate) fn code_text(code: Option<i32>) -> String {

@@ -27,7 +27,7 @@ pub fn default_checks() -> Vec<Box<dyn Check>> {
 }
 
 /// The part of `dimension` for one toolchain.
-async fn toolchain_part(ctx: &CheckContext, t: &Toolchain, dimension: Dimension) -> Part {
+async fn toolchain_part(ctx: &CheckContext, t: &Toolchain, dimension: &Dimension) -> Part {
     use Dimension as D;
     use Language as L;
     match (dimension, t.language) {
@@ -56,9 +56,9 @@ async fn per_toolchain(ctx: &CheckContext, dimension: Dimension) -> DimensionRes
     let started = Instant::now();
     let mut parts = Vec::new();
     for t in &ctx.project.toolchains {
-        parts.push(toolchain_part(ctx, t, dimension).await);
+        parts.push(toolchain_part(ctx, t, &dimension).await);
     }
-    parts.extend(extra_commands(ctx, dimension).await);
+    parts.extend(extra_commands(ctx, &dimension).await);
     combine(dimension, parts, started)
 }
 
@@ -132,7 +132,7 @@ impl Check for SecurityCheck {
                 };
                 parts.push(part);
             }
-            parts.extend(extra_commands(ctx, Dimension::Security).await);
+            parts.extend(extra_commands(ctx, &Dimension::Security).await);
             combine(Dimension::Security, parts, started)
         })
     }
@@ -226,7 +226,7 @@ impl Check for PerformanceCheck {
                     Err(o) => rust::with(part, o),
                 });
             }
-            parts.extend(extra_commands(ctx, Dimension::Performance).await);
+            parts.extend(extra_commands(ctx, &Dimension::Performance).await);
             combine(Dimension::Performance, parts, started)
         })
     }
@@ -245,7 +245,7 @@ impl Check for DocumentationCheck {
         Box::pin(async move {
             let started = Instant::now();
             let mut parts = vec![docs_part(ctx)];
-            parts.extend(extra_commands(ctx, Dimension::Documentation).await);
+            parts.extend(extra_commands(ctx, &Dimension::Documentation).await);
             combine(Dimension::Documentation, parts, started)
         })
     }
@@ -393,7 +393,7 @@ impl Check for IntegrationCheck {
                     );
                 }
             }
-            parts.extend(extra_commands(ctx, Dimension::Integration).await);
+            parts.extend(extra_commands(ctx, &Dimension::Integration).await);
             combine(Dimension::Integration, parts, started)
         })
     }

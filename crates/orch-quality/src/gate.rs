@@ -10,7 +10,7 @@ use orch_core::QualityConfig;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
-use crate::check::{Check, CheckContext};
+use crate::check::{Check, CheckContext, CommandCheck};
 use crate::checks::default_checks;
 use crate::command::Runner;
 use crate::integrity::Baseline;
@@ -25,7 +25,7 @@ use crate::seal::CacheSeal;
 pub struct GateOptions {
     /// The task the tree belongs to (copied into the report).
     pub task_id: Option<String>,
-    /// Only these dimensions (empty: all eight).
+    /// Only these dimensions (empty: all of the gate's, custom ones included).
     pub only: Vec<Dimension>,
     /// Diff-aware mode: lint and documentation look only at files changed since this ref.
     pub base: Option<String>,
@@ -97,7 +97,25 @@ pub enum GateError {
     },
 }
 
-/// The quality gate: a set of [`Check`]s and the configuration that scores them.
+/// One [`CommandCheck`] per custom dimension of the configuration
+/// (`[quality.custom.<name>]`), with its command and weight, by name. Entries whose name
+/// cannot name a custom dimension are left out (a configuration loaded by orch-core was
+/// validated already).
+pub fn custom_checks(config: &QualityConfig) -> Vec<Box<dyn Check>> {
+    config
+        .custom
+        .iter()
+        .filter_map(|(name, custom)| {
+            let dimension = Dimension::custom(name.as_str()).ok()?;
+            let check =
+                CommandCheck::new(dimension, custom.command.clone()).with_weight(custom.weight);
+            Some(Box::new(check) as Box<dyn Check>)
+        })
+        .collect()
+}
+
+/// The quality gate: a set of [`Check`]s (the eight built-in dimensions and any custom
+/// ones) and the configuration that scores them.
 pub struct Gate {
     checks: Vec<Box<dyn Check>>,
     config: QualityConfig,
@@ -120,14 +138,59 @@ impl std::fmt::Debug for Gate {
 }
 
 impl Gate {
-    /// The eight built-in checks.
+    /// The eight built-in checks, and one [`CommandCheck`] per custom dimension of the
+    /// configuration ([`custom_checks`]).
     pub fn new(config: QualityConfig) -> Gate {
-        Gate::with_checks(config, default_checks())
+        let mut checks = default_checks();
+        checks.extend(custom_checks(&config));
+        Gate::with_checks(config, checks)
     }
 
-    /// Custom checks (a test double, or an extra dimension implementation).
+    /// Exactly these checks (test doubles, replacements of built-in dimensions, custom
+    /// dimensions); the configuration's custom commands are not added (see
+    /// [`custom_checks`]).
     pub fn with_checks(config: QualityConfig, checks: Vec<Box<dyn Check>>) -> Gate {
         Gate { checks, config }
+    }
+
+    /// Adds `check`: it replaces the check of the same dimension if there is one (a
+    /// built-in one, say), and otherwise adds its dimension to every report.
+    pub fn with_check(mut self, check: Box<dyn Check>) -> Gate {
+        let dimension = check.dimension();
+        match self.checks.iter().position(|c| c.dimension() == dimension) {
+            Some(i) => self.checks[i] = check,
+            None => self.checks.push(check),
+        }
+        self
+    }
+
+    /// The dimensions this gate scores, in report order.
+    pub fn dimensions(&self) -> Vec<Dimension> {
+        let mut out: Vec<Dimension> = self.checks.iter().map(|c| c.dimension()).collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The weight of `dimension` in the overall score: `[quality.weights]` for the eight;
+    /// for a custom one `[quality.custom.<name>] weight`, else its check's
+    /// [`Check::weight`], else 1.0.
+    pub fn weight(&self, dimension: &Dimension) -> f64 {
+        let c = &self.config;
+        if dimension.is_custom() {
+            c.custom
+                .get(dimension.name())
+                .map(|custom| custom.weight)
+                .or_else(|| {
+                    self.checks
+                        .iter()
+                        .find(|check| check.dimension() == *dimension)
+                        .and_then(|check| check.weight())
+                })
+                .unwrap_or(1.0)
+        } else {
+            c.weights.of(dimension.name()).unwrap_or(1.0)
+        }
     }
 
     /// The configuration in use.
@@ -206,11 +269,11 @@ impl Gate {
             scratch: scratch.clone(),
             baseline: options.baseline.clone(),
         });
-        let wanted = |d: Dimension| options.only.is_empty() || options.only.contains(&d);
+        let wanted = |d: &Dimension| options.only.is_empty() || options.only.contains(d);
         let limit = Arc::new(Semaphore::new(self.config.parallelism.max(1)));
         let mut results: Vec<DimensionResult> = Vec::new();
         let mut running = Vec::new();
-        for check in self.checks.iter().filter(|c| wanted(c.dimension())) {
+        for check in self.checks.iter().filter(|c| wanted(&c.dimension())) {
             if !check.applies(&project) {
                 results.push(DimensionResult::skipped(
                     check.dimension(),
@@ -226,12 +289,12 @@ impl Gate {
             });
         }
         results.extend(futures_join_all(running).await);
-        results.sort_by_key(|r| r.dimension);
+        results.sort_by(|a, b| a.dimension.cmp(&b.dimension));
         protected.restore();
         let _ = std::fs::remove_dir_all(&scratch);
 
         let integrity = match &options.baseline {
-            Some(baseline) if wanted(Dimension::Tests) => {
+            Some(baseline) if wanted(&Dimension::Tests) => {
                 crate::integrity::review(&project.root, baseline)
             }
             _ => Vec::new(),
@@ -293,7 +356,7 @@ impl Gate {
                         commands: vec!["test integrity against the base".into()],
                         metrics: BTreeMap::new(),
                     });
-                    dimensions.sort_by_key(|r| r.dimension);
+                    dimensions.sort_by(|a, b| a.dimension.cmp(&b.dimension));
                 }
                 None => {}
             }
@@ -306,12 +369,15 @@ impl Gate {
                 .iter()
                 .any(|d| d.dimension == Dimension::Tests && !d.status.ran());
         let c = &self.config;
-        let weight = |d: Dimension| c.weights.of(d.name()).unwrap_or(1.0);
         let ran: Vec<&DimensionResult> = dimensions.iter().filter(|r| r.status.ran()).collect();
-        let total_weight: f64 = ran.iter().map(|r| weight(r.dimension)).sum();
+        let weights: BTreeMap<Dimension, f64> = ran
+            .iter()
+            .map(|r| (r.dimension.clone(), self.weight(&r.dimension)))
+            .collect();
+        let total_weight: f64 = weights.values().sum();
         let quality_score = if total_weight > 0.0 {
             ran.iter()
-                .map(|r| weight(r.dimension) * r.score)
+                .map(|r| weights[&r.dimension] * r.score)
                 .sum::<f64>()
                 / total_weight
         } else {
@@ -351,7 +417,7 @@ impl Gate {
         let required: BTreeSet<Dimension> = c
             .required
             .iter()
-            .filter_map(|n| Dimension::parse(n))
+            .filter_map(|n| Dimension::from_name(n).ok())
             .collect();
         for r in &dimensions {
             let is_required = required.is_empty() || required.contains(&r.dimension);
@@ -415,12 +481,13 @@ impl Gate {
             test_coverage,
             breakdown: ran
                 .iter()
-                .map(|r| (r.dimension, (r.score * 10_000.0).round() / 10_000.0))
+                .map(|r| (r.dimension.clone(), (r.score * 10_000.0).round() / 10_000.0))
                 .collect(),
+            weights,
             skipped: dimensions
                 .iter()
                 .filter_map(|r| match &r.status {
-                    CheckStatus::Skipped { reason } => Some((r.dimension, reason.clone())),
+                    CheckStatus::Skipped { reason } => Some((r.dimension.clone(), reason.clone())),
                     _ => None,
                 })
                 .collect::<BTreeMap<_, _>>(),
@@ -441,6 +508,10 @@ impl Gate {
         let mut h = Sha256::new();
         h.update(tree.as_bytes());
         h.update(serde_json::to_vec(&self.config).unwrap_or_default());
+        // The checks too: a gate with a custom check added in code scores another report.
+        for check in &self.checks {
+            h.update(format!("{}={:?};", check.dimension(), check.weight()).as_bytes());
+        }
         h.update(
             format!(
                 "{:?}|{:?}|{}",

@@ -7,9 +7,14 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// One of the eight things the gate measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// One thing the gate measures: one of the eight built-in dimensions, or a custom one
+/// (`Dimension::Custom`) a project adds with its own check and weight.
+///
+/// Ordered as the gate reports them: the eight in gate order, then custom ones by name.
+/// Serialised as its name (`"syntax"`, `"licenses"`); a name that is not built-in reads back
+/// as a custom dimension.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Dimension {
     /// The code parses.
     Syntax,
@@ -27,10 +32,40 @@ pub enum Dimension {
     Documentation,
     /// End-to-end or integration tests pass.
     Integration,
+    /// A dimension beyond the eight (`licenses`, `spelling`, …): see [`Dimension::custom`].
+    Custom(CustomDimension),
+}
+
+/// The name of a custom [`Dimension`]: 1 to 32 lowercase ASCII letters, digits, `-` or `_`,
+/// starting with a letter, and not a built-in dimension's name or alias.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CustomDimension(String);
+
+impl CustomDimension {
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CustomDimension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A name that cannot name a [`Dimension`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{name}` cannot name a quality dimension: {reason}")]
+pub struct InvalidDimension {
+    /// The name given (control characters escaped).
+    pub name: String,
+    /// Why.
+    pub reason: &'static str,
 }
 
 impl Dimension {
-    /// All eight, in gate order.
+    /// The eight built-in dimensions, in gate order.
     pub const ALL: [Dimension; 8] = [
         Dimension::Syntax,
         Dimension::Types,
@@ -42,29 +77,84 @@ impl Dimension {
         Dimension::Integration,
     ];
 
-    /// The configuration name (`syntax`, `types`, …).
-    pub fn name(self) -> &'static str {
-        orch_core::QUALITY_DIMENSIONS[self as usize]
+    /// A custom dimension called `name` (see [`CustomDimension`] for the rules).
+    pub fn custom(name: impl Into<String>) -> Result<Dimension, InvalidDimension> {
+        let name = name.into();
+        match orch_core::custom_dimension_problem(&name) {
+            None => Ok(Dimension::Custom(CustomDimension(name))),
+            Some(reason) => Err(InvalidDimension {
+                name: name.escape_debug().to_string(),
+                reason,
+            }),
+        }
     }
 
-    /// Parses a configuration name.
+    /// The configuration name (`syntax`, `types`, …, or the custom name).
+    pub fn name(&self) -> &str {
+        match self {
+            Dimension::Syntax => orch_core::QUALITY_DIMENSIONS[0],
+            Dimension::Types => orch_core::QUALITY_DIMENSIONS[1],
+            Dimension::Lint => orch_core::QUALITY_DIMENSIONS[2],
+            Dimension::Security => orch_core::QUALITY_DIMENSIONS[3],
+            Dimension::Tests => orch_core::QUALITY_DIMENSIONS[4],
+            Dimension::Performance => orch_core::QUALITY_DIMENSIONS[5],
+            Dimension::Documentation => orch_core::QUALITY_DIMENSIONS[6],
+            Dimension::Integration => orch_core::QUALITY_DIMENSIONS[7],
+            Dimension::Custom(c) => c.as_str(),
+        }
+    }
+
+    /// Whether this is a custom dimension.
+    pub fn is_custom(&self) -> bool {
+        matches!(self, Dimension::Custom(_))
+    }
+
+    /// Parses the name of a built-in dimension or one of its aliases (`docs`, `perf`, …),
+    /// case-insensitively; `None` for anything else, custom names included (see
+    /// [`Dimension::from_name`]).
     pub fn parse(name: &str) -> Option<Dimension> {
         let name = name.trim().to_ascii_lowercase();
-        let name = match name.as_str() {
-            "docs" => "documentation",
-            "type" | "typing" => "types",
-            "test" => "tests",
-            "perf" => "performance",
-            "e2e" => "integration",
-            other => other,
-        };
+        let name = orch_core::QUALITY_DIMENSION_ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == name)
+            .map_or(name.as_str(), |(_, dimension)| dimension);
         Dimension::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    /// A built-in dimension by name or alias (as [`Dimension::parse`]), else a custom one
+    /// ([`Dimension::custom`]).
+    pub fn from_name(name: &str) -> Result<Dimension, InvalidDimension> {
+        match Dimension::parse(name) {
+            Some(d) => Ok(d),
+            None => Dimension::custom(name.trim()),
+        }
     }
 }
 
 impl fmt::Display for Dimension {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Dimension {
+    type Err = InvalidDimension;
+
+    fn from_str(s: &str) -> Result<Dimension, InvalidDimension> {
+        Dimension::from_name(s)
+    }
+}
+
+impl Serialize for Dimension {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Dimension {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Dimension, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Dimension::from_name(&name).map_err(serde::de::Error::custom)
     }
 }
 
@@ -283,7 +373,8 @@ impl fmt::Display for Grade {
 pub struct QualityReport {
     /// The task this tree belongs to, when known.
     pub task_id: Option<String>,
-    /// Weighted mean of the dimensions that ran, in [0, 1].
+    /// Weighted mean of the dimensions that ran (custom dimensions with their weight), in
+    /// [0, 1].
     pub quality_score: f64,
     /// The grade of `quality_score`.
     pub status: Grade,
@@ -293,11 +384,14 @@ pub struct QualityReport {
     pub gate_failures: Vec<String>,
     /// Line coverage of the tests in percent, when a coverage tool ran.
     pub test_coverage: Option<f64>,
-    /// Score per dimension that ran.
+    /// Score per dimension that ran (custom dimensions included).
     pub breakdown: BTreeMap<Dimension, f64>,
+    /// The weight each dimension that ran had in `quality_score`.
+    #[serde(default)]
+    pub weights: BTreeMap<Dimension, f64>,
     /// Dimensions left out of the score, with the reason.
     pub skipped: BTreeMap<Dimension, String>,
-    /// Every dimension in full.
+    /// Every dimension in full, the custom ones after the eight.
     pub dimensions: Vec<DimensionResult>,
     /// Toolchains found (`rust`, `python`, …).
     pub toolchains: Vec<String>,
@@ -323,8 +417,17 @@ pub struct QualityReport {
 }
 
 impl QualityReport {
-    /// The result of one dimension, when it was evaluated.
-    pub fn dimension(&self, d: Dimension) -> Option<&DimensionResult> {
+    /// The result of one dimension (given by value or by reference), when it was
+    /// evaluated.
+    pub fn dimension(&self, d: impl std::borrow::Borrow<Dimension>) -> Option<&DimensionResult> {
+        let d = d.borrow();
+        self.dimensions.iter().find(|r| r.dimension == *d)
+    }
+
+    /// The result of a dimension by name (built-in, alias or custom), when it was
+    /// evaluated.
+    pub fn dimension_named(&self, name: &str) -> Option<&DimensionResult> {
+        let d = Dimension::from_name(name).ok()?;
         self.dimensions.iter().find(|r| r.dimension == d)
     }
 }

@@ -73,11 +73,11 @@ async fn raw_tmux_round(socket: &str, i: usize) -> Duration {
 
 async fn backend_round(backend: &dyn SessionBackend, dir: &std::path::Path, i: usize) -> Duration {
     let spec = SpawnSpec::new(
-        TaskId::new(format!("BENCH-{i}")).unwrap(),
         dir,
         CommandSpec::new(["true"]),
         dir.join(format!("logs/{i}.log")),
-    );
+    )
+    .with_task(TaskId::new(format!("BENCH-{i}")).unwrap());
     let started = Instant::now();
     let handle = backend.spawn(&spec).await.expect("spawn");
     let status = wait_until_done(backend, &handle, Duration::from_secs(10))

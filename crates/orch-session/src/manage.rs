@@ -128,8 +128,7 @@ impl Sessions {
             let prefixed: Vec<&SessionInfo> = all
                 .iter()
                 .filter(|s| {
-                    s.handle.id.to_string().starts_with(&q)
-                        || s.handle.id.simple().to_string().starts_with(&q)
+                    s.handle.id.to_string().starts_with(&q) || s.handle.id.simple().starts_with(&q)
                 })
                 .collect();
             match prefixed.as_slice() {
@@ -144,7 +143,7 @@ impl Sessions {
             }
         }
         all.iter()
-            .filter(|s| s.handle.task.as_str() == query)
+            .filter(|s| s.handle.task.as_ref().is_some_and(|t| t.as_str() == query))
             .max_by_key(|s| (s.status.is_running(), s.handle.started_at_ms))
             .cloned()
             .ok_or_else(|| SessionError::NotFound {

@@ -1,6 +1,8 @@
 //! The session pool: at most N sessions at once, each supervised by a task that reads its
 //! log as it grows, turns lines into [`AgentEvent`]s, enforces the wall-clock and idle
-//! limits, and reports how the session ended.
+//! limits, and reports how the session ended. It runs plain commands
+//! ([`SessionPool::run`] with a [`SessionRequest`]) and agents ([`SessionPool::start`]
+//! with an [`Agent`] and an [`AgentRequest`]), which are commands too.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -12,14 +14,16 @@ use serde::Serialize;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use uuid::Uuid;
 
 use crate::agent::{Agent, AgentEvent, AgentOutcome, AgentRequest, AttemptUsage, SessionEnd};
 use crate::backend::SessionBackend;
 use crate::error::SessionError;
 use crate::logs::LogTail;
 use crate::registry::now_ms;
-use crate::spec::{BackendKind, SessionHandle, SessionStatus, SpawnSpec};
+use crate::spec::{
+    BackendKind, CommandSpec, SessionHandle, SessionId, SessionStatus, SpawnSpec, check_label,
+    default_label,
+};
 
 /// Limits and rhythm of a [`SessionPool`].
 #[derive(Debug, Clone, PartialEq)]
@@ -99,11 +103,12 @@ pub enum SessionEvent {
     /// A session started (or was adopted after a restart).
     Started {
         /// Session id.
-        session: Uuid,
+        session: SessionId,
         /// Session name.
         name: String,
-        /// Task.
-        task: TaskId,
+        /// The task, when the session belongs to one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        task: Option<TaskId>,
         /// Backend.
         backend: BackendKind,
         /// Log file.
@@ -114,36 +119,40 @@ pub enum SessionEvent {
     /// The agent said something (one parsed line may give several events).
     Output {
         /// Session id.
-        session: Uuid,
-        /// Task.
-        task: TaskId,
+        session: SessionId,
+        /// The task, when the session belongs to one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        task: Option<TaskId>,
         /// What it said.
         event: AgentEvent,
     },
     /// The agent printed nothing for the idle limit; it is being killed.
     Idle {
         /// Session id.
-        session: Uuid,
-        /// Task.
-        task: TaskId,
+        session: SessionId,
+        /// The task, when the session belongs to one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        task: Option<TaskId>,
         /// Milliseconds since its last output.
         idle_ms: u64,
     },
     /// The session hit the wall-clock limit; it is being killed.
     TimedOut {
         /// Session id.
-        session: Uuid,
-        /// Task.
-        task: TaskId,
+        session: SessionId,
+        /// The task, when the session belongs to one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        task: Option<TaskId>,
         /// Milliseconds it ran.
         after_ms: u64,
     },
     /// The session ended; always the last event of a session.
     Exited {
         /// Session id.
-        session: Uuid,
-        /// Task.
-        task: TaskId,
+        session: SessionId,
+        /// The task, when the session belongs to one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        task: Option<TaskId>,
         /// How it ended.
         end: SessionEnd,
         /// The agent's verdict.
@@ -153,7 +162,7 @@ pub enum SessionEvent {
 
 impl SessionEvent {
     /// The session the event is about.
-    pub fn session(&self) -> Uuid {
+    pub fn session(&self) -> SessionId {
         match self {
             SessionEvent::Started { session, .. }
             | SessionEvent::Output { session, .. }
@@ -198,11 +207,11 @@ impl RunningSession {
     }
 
     /// Its id.
-    pub fn id(&self) -> Uuid {
+    pub fn id(&self) -> SessionId {
         self.handle.id
     }
 
-    /// Waits for the end. Bounded by the pool's wall-clock limit plus the kill grace.
+    /// Waits for the end. Bounded by the session's wall-clock limit plus the kill grace.
     pub async fn wait(self) -> Result<SessionReport, SessionError> {
         let name = self.handle.name.clone();
         self.join
@@ -223,7 +232,7 @@ struct Inner {
     config: PoolConfig,
     slots: Arc<Semaphore>,
     events: broadcast::Sender<SessionEvent>,
-    active: Mutex<HashMap<Uuid, Active>>,
+    active: Mutex<HashMap<SessionId, Active>>,
 }
 
 impl Inner {
@@ -232,12 +241,128 @@ impl Inner {
         let _ = self.events.send(event);
     }
 
-    fn active(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Active>> {
+    fn active(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Active>> {
         self.active.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-/// Runs agent sessions on a backend, at most [`PoolConfig::max_sessions`] at once.
+/// A command for [`SessionPool::run`]: what to run and where, where its output goes, and
+/// its limits. No task, prompt file or agent is needed; an agent's session is one of these
+/// too, built from its [`AgentRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionRequest {
+    /// Program, arguments, extra environment and standard input.
+    pub command: CommandSpec,
+    /// Working directory; it must exist.
+    pub cwd: PathBuf,
+    /// The log file; all output (stdout and stderr) is appended to it (its directory is
+    /// created).
+    pub log_path: PathBuf,
+    /// The session's label, which with its short id names it (see [`SpawnSpec::label`]);
+    /// `None`: the task id when there is a task, else the program's name.
+    pub label: Option<String>,
+    /// The task the session belongs to, if any (reported with its events).
+    pub task: Option<TaskId>,
+    /// Wall-clock limit; `None`: the pool's [`PoolConfig::timeout`].
+    pub timeout: Option<Duration>,
+    /// Idle limit; `None`: the pool's [`PoolConfig::idle_timeout`]; `Some(None)`: none for
+    /// this session.
+    pub idle_timeout: Option<Option<Duration>>,
+}
+
+impl SessionRequest {
+    /// Runs `command` in `cwd`, logging to `log_path`, with the pool's limits.
+    pub fn new(
+        command: CommandSpec,
+        cwd: impl Into<PathBuf>,
+        log_path: impl Into<PathBuf>,
+    ) -> SessionRequest {
+        SessionRequest {
+            command,
+            cwd: cwd.into(),
+            log_path: log_path.into(),
+            label: None,
+            task: None,
+            timeout: None,
+            idle_timeout: None,
+        }
+    }
+
+    /// Sets [`SessionRequest::label`].
+    pub fn label(mut self, label: impl Into<String>) -> SessionRequest {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Sets [`SessionRequest::task`].
+    pub fn task(mut self, task: TaskId) -> SessionRequest {
+        self.task = Some(task);
+        self
+    }
+
+    /// Sets the wall-clock limit of this session.
+    pub fn timeout(mut self, timeout: Duration) -> SessionRequest {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the idle limit of this session (`None`: no idle limit).
+    pub fn idle_timeout(mut self, idle: Option<Duration>) -> SessionRequest {
+        self.idle_timeout = Some(idle);
+        self
+    }
+}
+
+/// The events of a [`SessionPool`], from the moment [`SessionPool::subscribe`] was called.
+///
+/// A subscriber that falls more than [`PoolConfig::event_capacity`] events behind misses the
+/// oldest ones; [`Subscription::missed`] counts them.
+#[derive(Debug)]
+pub struct Subscription {
+    rx: broadcast::Receiver<SessionEvent>,
+    missed: u64,
+}
+
+impl Subscription {
+    /// The next event, waiting for it; `None` once the pool is gone and every event was
+    /// read.
+    pub async fn recv(&mut self) -> Option<SessionEvent> {
+        loop {
+            match self.rx.recv().await {
+                Ok(event) => return Some(event),
+                Err(broadcast::error::RecvError::Lagged(n)) => self.missed += n,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+
+    /// The next event if one is waiting, without waiting.
+    pub fn try_recv(&mut self) -> Option<SessionEvent> {
+        loop {
+            match self.rx.try_recv() {
+                Ok(event) => return Some(event),
+                Err(broadcast::error::TryRecvError::Lagged(n)) => self.missed += n,
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Events skipped because this subscriber fell behind.
+    pub fn missed(&self) -> u64 {
+        self.missed
+    }
+}
+
+/// A session's limits.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    timeout: Duration,
+    idle: Option<Duration>,
+}
+
+/// Runs sessions on a backend, at most [`PoolConfig::max_sessions`] at once: plain commands
+/// ([`SessionPool::run`]) and agents ([`SessionPool::start`]).
 ///
 /// Cloning gives another handle on the same pool. Supervising tasks run on the tokio
 /// runtime; they keep going when the [`RunningSession`] is dropped.
@@ -272,8 +397,11 @@ impl SessionPool {
     }
 
     /// Events of every session from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
-        self.inner.events.subscribe()
+    pub fn subscribe(&self) -> Subscription {
+        Subscription {
+            rx: self.inner.events.subscribe(),
+            missed: 0,
+        }
     }
 
     /// Free slots right now.
@@ -290,51 +418,107 @@ impl SessionPool {
             .collect()
     }
 
-    /// Starts `agent` on `request` once a slot is free, logging to `log_path`. A first
-    /// attempt without a session id gets the orch session id as its agent session id
-    /// (Claude Code `--session-id`).
+    /// Runs a plain command once a slot is free. Its output lines are reported as
+    /// [`AgentEvent::Output`]; its exit code decides the outcome ([`AgentOutcome::Succeeded`]
+    /// on 0, [`AgentOutcome::Failed`] with `exit_code_<N>` otherwise); the limits, the
+    /// process-group kill, the log and the sandbox are those of any session.
+    pub async fn run(&self, request: SessionRequest) -> Result<RunningSession, SessionError> {
+        self.launch(
+            SessionId::random(),
+            request,
+            Arc::new(crate::agents::PlainCommand),
+            Vec::new(),
+            Vec::new(),
+        )
+        .await
+    }
+
+    /// Starts `agent` on `request` once a slot is free, logging to `log_path`: the agent's
+    /// command ([`Agent::command`]) run as by [`SessionPool::run`] for the request's task,
+    /// its output read by the agent's parser. A first attempt without a session id gets the
+    /// session's id as its agent session id (Claude Code `--session-id`).
     pub async fn start(
         &self,
         agent: Arc<dyn Agent>,
         mut request: AgentRequest,
         log_path: impl Into<PathBuf>,
     ) -> Result<RunningSession, SessionError> {
+        let id = SessionId::random();
+        if request.resume.is_none() && request.session_id.is_none() {
+            request.session_id = Some(id.to_string());
+        }
+        let command = agent.command(&request)?;
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let writable = home.map(|h| agent.state_paths(&h)).unwrap_or_default();
+        let session =
+            SessionRequest::new(command, request.cwd.clone(), log_path).task(request.task.clone());
+        self.launch(
+            id,
+            session,
+            agent,
+            vec![request.prompt_file.clone()],
+            writable,
+        )
+        .await
+    }
+
+    /// Starts a session: waits for a slot, marks the command (so stray processes can be
+    /// found), puts it in the sandbox with `readable` and `writable` paths, spawns it and
+    /// supervises it, reading its output with `reader`.
+    async fn launch(
+        &self,
+        id: SessionId,
+        request: SessionRequest,
+        reader: Arc<dyn Agent>,
+        readable: Vec<PathBuf>,
+        writable: Vec<PathBuf>,
+    ) -> Result<RunningSession, SessionError> {
+        let label = match (&request.label, &request.task) {
+            (Some(label), _) => label.clone(),
+            (None, Some(task)) => task.to_string(),
+            (None, None) => default_label(&request.command),
+        };
+        check_label(&label)?;
+        let limits = Limits {
+            timeout: request.timeout.unwrap_or(self.inner.config.timeout),
+            idle: request
+                .idle_timeout
+                .unwrap_or(self.inner.config.idle_timeout),
+        };
         let permit = Arc::clone(&self.inner.slots)
             .acquire_owned()
             .await
             .expect("the pool never closes its semaphore");
-        let id = Uuid::new_v4();
-        if request.resume.is_none() && request.session_id.is_none() {
-            request.session_id = Some(id.to_string());
-        }
-        let mut command = agent.command(&request)?;
+        let mut command = request.command;
         // The marker by which stray processes of this session are found and killed.
         command.env.push(("ORCH_SESSION_ID".into(), id.to_string()));
         if let Some(sandbox) = &self.inner.config.sandbox {
-            let mut sandbox = sandbox.clone().readable(&request.prompt_file);
-            if let Some(home) = std::env::var_os("HOME").map(PathBuf::from) {
-                for path in agent.state_paths(&home) {
-                    sandbox = sandbox.writable(path);
-                }
+            let mut sandbox = sandbox.clone();
+            for path in readable {
+                sandbox = sandbox.readable(path);
+            }
+            for path in writable {
+                sandbox = sandbox.writable(path);
             }
             command = sandbox.wrap(&command, &request.cwd);
         }
         let spec = SpawnSpec {
             id,
-            task: request.task.clone(),
-            cwd: request.cwd.clone(),
+            label,
+            task: request.task,
+            cwd: request.cwd,
             command,
-            log_path: log_path.into(),
+            log_path: request.log_path,
             log_limit: self.inner.config.log_limit,
         };
         let handle = self.inner.backend.spawn(&spec).await?;
-        Ok(self.supervise(agent, handle, Some(permit), false))
+        Ok(self.supervise(reader, handle, Some(permit), false, limits))
     }
 
-    /// Supervises a session found with [`SessionBackend::list`] after a restart. Its log is
-    /// read from the start (for the verdict) without re-emitting old output; the wall-clock
-    /// limit counts from its original start. It takes a slot if one is free, and runs
-    /// anyway if not.
+    /// Supervises an agent's session found with [`SessionBackend::list`] after a restart.
+    /// Its log is read from the start (for the verdict) without re-emitting old output; the
+    /// wall-clock limit (the pool's) counts from its original start. It takes a slot if one
+    /// is free, and runs anyway if not.
     pub fn adopt(
         &self,
         agent: Arc<dyn Agent>,
@@ -346,12 +530,21 @@ impl SessionPool {
             });
         }
         let permit = Arc::clone(&self.inner.slots).try_acquire_owned().ok();
-        Ok(self.supervise(agent, handle, permit, true))
+        let limits = Limits {
+            timeout: self.inner.config.timeout,
+            idle: self.inner.config.idle_timeout,
+        };
+        Ok(self.supervise(agent, handle, permit, true, limits))
+    }
+
+    /// [`SessionPool::adopt`] for a plain command's session (see [`SessionPool::run`]).
+    pub fn adopt_command(&self, handle: SessionHandle) -> Result<RunningSession, SessionError> {
+        self.adopt(Arc::new(crate::agents::PlainCommand), handle)
     }
 
     /// Asks the supervisor of session `id` to kill it; its report will say
     /// [`SessionEnd::Killed`]. False if the pool does not supervise it.
-    pub fn kill(&self, id: Uuid) -> bool {
+    pub fn kill(&self, id: SessionId) -> bool {
         match self.inner.active().get(&id) {
             Some(a) => {
                 a.kill.notify_one();
@@ -374,6 +567,7 @@ impl SessionPool {
         handle: SessionHandle,
         permit: Option<OwnedSemaphorePermit>,
         adopted: bool,
+        limits: Limits,
     ) -> RunningSession {
         let kill = Arc::new(Notify::new());
         self.inner.active().insert(
@@ -398,6 +592,7 @@ impl SessionPool {
             handle.clone(),
             kill,
             adopted,
+            limits,
             permit,
         ));
         RunningSession { handle, join }
@@ -469,6 +664,7 @@ async fn supervise(
     handle: SessionHandle,
     kill: Arc<Notify>,
     adopted: bool,
+    limits: Limits,
     _permit: Option<OwnedSemaphorePermit>,
 ) -> SessionReport {
     let config = &inner.config;
@@ -500,7 +696,7 @@ async fn supervise(
     }
 
     let age = Duration::from_millis(u64::try_from(now_ms() - handle.started_at_ms).unwrap_or(0));
-    let deadline = Instant::now() + config.timeout.saturating_sub(age);
+    let deadline = Instant::now() + limits.timeout.saturating_sub(age);
     let mut last_output = Instant::now();
     let mut step = FIRST_POLL;
     let mut status_errors = 0;
@@ -533,12 +729,12 @@ async fn supervise(
             inner.emit(SessionEvent::TimedOut {
                 session: handle.id,
                 task: handle.task.clone(),
-                after_ms: millis(config.timeout.max(age)),
+                after_ms: millis(limits.timeout.max(age)),
             });
             stop(&inner, &handle).await;
             break SessionEnd::TimedOut;
         }
-        if let Some(idle) = config.idle_timeout
+        if let Some(idle) = limits.idle
             && now.duration_since(last_output) >= idle
         {
             inner.emit(SessionEvent::Idle {
@@ -551,7 +747,7 @@ async fn supervise(
         }
 
         let mut wake = deadline.min(now + step);
-        if let Some(idle) = config.idle_timeout {
+        if let Some(idle) = limits.idle {
             wake = wake.min(last_output + idle);
         }
         tokio::select! {

@@ -95,6 +95,7 @@ impl ProcessBackend {
     }
 
     async fn do_spawn(&self, spec: &SpawnSpec) -> Result<SessionHandle, SessionError> {
+        spec.check()?;
         if !spec.cwd.is_dir() {
             return Err(SessionError::InvalidSpec {
                 problem: format!("working directory {} does not exist", spec.cwd.display()),

@@ -2,7 +2,7 @@
 //!
 //! 1. validate + waves + import into a fresh database + one full scheduling pass;
 //! 2. with 100,000 events in the log: `summary()` + `tasks()` + JSON, the work behind
-//!    `orch status --json` (the CLI bench `cargo bench -p orch-cli --bench status` times the
+//!    `orch status --json` (the CLI bench `cargo bench -p orch-agents --bench status` times the
 //!    whole command).
 //!
 //! Run: `cargo bench -p orch-store --bench scale`

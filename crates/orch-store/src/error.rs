@@ -1,6 +1,57 @@
+use std::fmt;
 use std::path::PathBuf;
 
 use orch_core::{IllegalTransition, PlanError, TaskId};
+
+/// What SQLite (through rusqlite) said: its message and, for errors of SQLite itself, its
+/// extended result code. This crate's own type, so a new rusqlite release never changes
+/// this crate's API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteError {
+    message: String,
+    code: Option<i32>,
+}
+
+impl SqliteError {
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// SQLite's extended result code (`SQLITE_BUSY` is 5, `SQLITE_CONSTRAINT_UNIQUE` 2067,
+    /// …) when SQLite itself failed; `None` for errors of the binding (a type mismatch, no
+    /// row).
+    pub fn code(&self) -> Option<i32> {
+        self.code
+    }
+
+    /// Whether another connection held the database locked for longer than the busy
+    /// timeout (`SQLITE_BUSY` or `SQLITE_LOCKED`).
+    pub fn is_busy(&self) -> bool {
+        self.code.is_some_and(|c| matches!(c & 0xff, 5 | 6))
+    }
+}
+
+impl From<rusqlite::Error> for SqliteError {
+    fn from(e: rusqlite::Error) -> SqliteError {
+        let code = match &e {
+            rusqlite::Error::SqliteFailure(f, _) => Some(f.extended_code),
+            _ => None,
+        };
+        SqliteError {
+            message: e.to_string(),
+            code,
+        }
+    }
+}
+
+impl fmt::Display for SqliteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SqliteError {}
 
 /// Everything that can go wrong with the state database.
 #[derive(Debug, thiserror::Error)]
@@ -19,7 +70,7 @@ pub enum StoreError {
         path: PathBuf,
         /// What SQLite said.
         #[source]
-        source: rusqlite::Error,
+        source: SqliteError,
     },
     /// The database was written by a newer orch.
     #[error(
@@ -38,11 +89,11 @@ pub enum StoreError {
         version: u32,
         /// What SQLite said.
         #[source]
-        source: rusqlite::Error,
+        source: SqliteError,
     },
     /// Any other SQLite error.
     #[error("state database error")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(#[source] SqliteError),
     /// A stored row could not be decoded (hand-edited or corrupt database).
     #[error("the state database holds an unreadable {what}: {message}")]
     Corrupt {
@@ -141,6 +192,15 @@ pub enum StoreError {
     },
 }
 
+// `?` on rusqlite's results inside this crate. Hidden: rusqlite's types are not part of
+// this crate's API (see `SqliteError`).
+#[doc(hidden)]
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite(e.into())
+    }
+}
+
 fn plan_conflict_message(existing: &str, started: usize, replace_requested: bool) -> String {
     if started > 0 {
         format!(
@@ -155,5 +215,31 @@ fn plan_conflict_message(existing: &str, started: usize, replace_requested: bool
         format!(
             "a different plan `{existing}` is already imported; none of its tasks has started, so it can be replaced with `orch plan import --replace FILE`"
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_errors_keep_message_and_code() {
+        let busy = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            Some("database is locked".into()),
+        );
+        let e = SqliteError::from(busy);
+        assert_eq!(e.message(), "database is locked");
+        assert_eq!(e.code(), Some(5));
+        assert!(e.is_busy());
+        let e = SqliteError::from(rusqlite::Error::QueryReturnedNoRows);
+        assert_eq!(e.code(), None);
+        assert!(!e.is_busy());
+        let wrapped = StoreError::from(rusqlite::Error::QueryReturnedNoRows);
+        assert!(matches!(wrapped, StoreError::Sqlite(_)));
+        assert_eq!(
+            std::error::Error::source(&wrapped).map(|s| s.to_string()),
+            Some(e.to_string())
+        );
     }
 }

@@ -1,17 +1,21 @@
 //! The state of an orch repository in SQLite (`.orch/state.db`): the single source of truth.
 //!
-//! [`Store`] holds the imported [`orch_core::Plan`], every task's status and attempts, an
-//! append-only log of [`orch_core::Event`]s with monotonic sequence numbers, and the
-//! single-runner [`Lease`]. Status changes go through the core state machine
-//! ([`orch_core::transition`]) inside a transaction together with their event, so the log
-//! and the state never disagree. The database runs in WAL mode: readers in other processes
+//! [`Store`] holds the imported [`Plan`], every task's status and attempts, an append-only
+//! log of [`Event`]s with monotonic sequence numbers, and the single-runner [`Lease`].
+//! Status changes go through the core state machine ([`orch_core::transition`]) inside a
+//! transaction together with their event, so the log and the state never disagree. The database runs in WAL mode: readers in other processes
 //! (`orch status`, the dashboard) work while a runner writes.
+//!
+//!
+//! The orch-core types of its API ([`Plan`], [`Task`], [`TaskId`], [`TaskStatus`],
+//! [`Event`], …) are re-exported, so a program using this crate alone needs no other orch
+//! crate; SQLite's errors come back as this crate's [`SqliteError`]. Timestamps are the
+//! `time` crate's `OffsetDateTime`, the calendar type of its ecosystem.
 //!
 //! # Example
 //!
 //! ```
-//! use orch_core::{Plan, PlanFormat, TaskId, TaskStatus};
-//! use orch_store::{Store, TaskFilter};
+//! use orch_store::{Plan, PlanFormat, Store, TaskFilter, TaskId, TaskStatus};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let mut store = Store::open(&dir.path().join("state.db"))?;
@@ -48,9 +52,14 @@ mod migrate;
 mod reviews;
 mod store;
 
+pub use orch_core::{
+    Clock, DepGraph, Epic, EpicId, Event, IllegalTransition, Plan, PlanError, PlanFormat,
+    SystemClock, Task, TaskId, TaskStatus,
+};
+
 pub use attempts::{AttemptEnd, AttemptRecord};
 pub use control::{ControlAction, RunControl};
-pub use error::StoreError;
+pub use error::{SqliteError, StoreError};
 pub use events::StoredEvent;
 pub use lease::{Lease, LeaseInfo, host_name};
 pub use messages::StoredMessage;

@@ -125,7 +125,10 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             tx.pragma_update(None, "user_version", version)?;
             tx.commit()
         };
-        step(conn).map_err(|source| StoreError::Migration { version, source })?;
+        step(conn).map_err(|source| StoreError::Migration {
+            version,
+            source: source.into(),
+        })?;
     }
     Ok(())
 }

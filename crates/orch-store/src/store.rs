@@ -142,7 +142,7 @@ impl Store {
     pub fn open_with_clock(path: &Path, clock: Arc<dyn Clock>) -> Result<Store, StoreError> {
         let conn = Connection::open(path).map_err(|source| StoreError::Open {
             path: path.to_owned(),
-            source,
+            source: source.into(),
         })?;
         Store::configure(conn, path, clock)
     }
@@ -160,7 +160,7 @@ impl Store {
             | OpenFlags::SQLITE_OPEN_URI;
         let conn = Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
             path: path.to_owned(),
-            source,
+            source: source.into(),
         })?;
         Store::configure(conn, path, Arc::new(SystemClock))
     }
@@ -170,9 +170,9 @@ impl Store {
         path: &Path,
         clock: Arc<dyn Clock>,
     ) -> Result<Store, StoreError> {
-        let open_err = |source| StoreError::Open {
+        let open_err = |source: rusqlite::Error| StoreError::Open {
             path: path.to_owned(),
-            source,
+            source: source.into(),
         };
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::create::{branch_tip, parse_oid, resolve_commit};
 use crate::error::{MergeError, WorktreeError, git, io};
 use crate::inspect::ChangeKind;
-use crate::manager::{WorktreeManager, epic_branch, task_branch};
+use crate::manager::WorktreeManager;
 use crate::merge::{ConflictReport, MergeOutcome};
 
 /// What [`WorktreeManager::export_commit`] wrote.
@@ -174,7 +174,7 @@ impl WorktreeManager {
     /// The commit the task's branch points at.
     pub fn task_tip(&self, task: &TaskId) -> Result<String, WorktreeError> {
         let repo = self.repo()?;
-        Ok(branch_tip(&repo, &task_branch(task))?.to_string())
+        Ok(branch_tip(&repo, &self.naming.task_branch(task))?.to_string())
     }
 
     /// The tree id of `commit`.
@@ -262,7 +262,7 @@ impl WorktreeManager {
         epic: &EpicId,
         commit: &str,
     ) -> Result<ConflictReport, MergeError> {
-        self.predict_conflicts(&epic_branch(epic), commit)
+        self.predict_conflicts(&self.naming.epic_branch(epic), commit)
     }
 
     /// Merges exactly `expected` (the commit that was verified) from the task's branch into
@@ -277,12 +277,12 @@ impl WorktreeManager {
     ) -> Result<MergeOutcome, MergeError> {
         let _lock = self.lock()?;
         let repo = self.repo()?;
-        let source = task_branch(task);
+        let source = self.naming.task_branch(task);
         let tip = branch_tip(&repo, &source)?;
         if tip != parse_oid(expected)? {
             return Err(MergeError::ConcurrentUpdate { branch: source });
         }
-        self.merge_into(&repo, &source, tip, &epic_branch(epic))
+        self.merge_into(&repo, &source, tip, &self.naming.epic_branch(epic))
     }
 
     /// Replays the task's changes (`base`..`expected`, as one change) onto the epic branch's
@@ -297,13 +297,13 @@ impl WorktreeManager {
     ) -> Result<Replayed, MergeError> {
         let _lock = self.lock()?;
         let repo = self.repo()?;
-        let source = task_branch(task);
+        let source = self.naming.task_branch(task);
         let tip = branch_tip(&repo, &source)?;
         let expected = parse_oid(expected)?;
         if tip != expected {
             return Err(MergeError::ConcurrentUpdate { branch: source });
         }
-        let onto = branch_tip(&repo, &epic_branch(epic))?;
+        let onto = branch_tip(&repo, &self.naming.epic_branch(epic))?;
         let read_tree = |oid: Oid| -> Result<git2::Tree<'_>, WorktreeError> {
             repo.find_commit(oid)
                 .and_then(|c| c.tree())

@@ -7,19 +7,19 @@ use orch_core::{EpicId, TaskId};
 use serde::Serialize;
 
 use crate::checkout::add_worktree;
-use crate::error::{WorktreeError, git, io};
+use crate::error::{GitError, WorktreeError, git, io};
 use crate::glob::find_matches;
 use crate::manager::{
-    BASE_KEY, COPIED_FILE, EPIC_KEY, LockState, WorktreeManager, epic_branch, lock_state,
-    read_head, registered_path, resolve_path, task_branch, write_atomic,
+    BASE_KEY, COPIED_FILE, EPIC_KEY, LockState, WorktreeManager, lock_state, read_head,
+    registered_path, resolve_path, write_atomic,
 };
 
 /// Which commit a new task worktree starts from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TaskBase {
-    /// The current tip of the epic's branch `orch/epic/<EPIC>` (created from the base branch
-    /// if missing). Not pinned: an existing worktree or an untouched task branch is reused
+    /// The current tip of the epic's branch (`<epic prefix><EPIC>`, created from the base
+    /// branch if missing). Not pinned: an existing worktree or an untouched task branch is reused
     /// whatever the epic tip is now.
     EpicTip(EpicId),
     /// A commit the caller pinned (the engine pins the epic tip at task start and passes it
@@ -55,7 +55,7 @@ impl TaskBase {
 pub struct EpicBranch {
     /// The epic.
     pub epic: EpicId,
-    /// `orch/epic/<EPIC>`.
+    /// The branch, `<epic prefix><EPIC>` (see [`crate::Naming`]).
     pub branch: String,
     /// Its tip.
     pub tip: String,
@@ -76,10 +76,10 @@ pub struct TaskWorktree {
     pub epic: Option<EpicId>,
     /// The worktree directory.
     pub path: PathBuf,
-    /// `orch/task/<TASK>`.
+    /// The task branch, `<task prefix><TASK>` (see [`crate::Naming`]).
     pub branch: String,
     /// The commit the task started from (recorded in git configuration as
-    /// `branch.orch/task/<TASK>.orchbase`).
+    /// `branch.<task branch>.orchbase`).
     pub base_sha: String,
     /// The branch tip now.
     pub head_sha: String,
@@ -101,7 +101,7 @@ pub struct TaskWorktree {
 }
 
 impl WorktreeManager {
-    /// Makes sure the epic's branch `orch/epic/<EPIC>` exists, creating it from the tip of
+    /// Makes sure the epic's branch (`<epic prefix><EPIC>`) exists, creating it from the tip of
     /// the base branch; returns its tip. The branch is never checked out.
     ///
     /// Errors: no commits yet, detached HEAD with no configured base branch, base branch
@@ -117,7 +117,7 @@ impl WorktreeManager {
         repo: &Repository,
         epic: &EpicId,
     ) -> Result<EpicBranch, WorktreeError> {
-        let branch = epic_branch(epic);
+        let branch = self.naming.epic_branch(epic);
         if let Ok(existing) = repo.find_branch(&branch, BranchType::Local)
             && let Some(tip) = existing.get().target()
         {
@@ -143,9 +143,10 @@ impl WorktreeManager {
         })
     }
 
-    /// Creates the worktree of `task` at `<root>/<TASK>` on branch `orch/task/<TASK>`
-    /// starting from `base`, records the base commit, copies the configured untracked files
-    /// and adds the root to `.git/info/exclude` (when it is inside the repository).
+    /// Creates the worktree of `task` at [`WorktreeManager::worktree_path`] on its task
+    /// branch ([`crate::Naming::task_branch`]) starting from `base`, records the base
+    /// commit, copies the configured untracked files and adds the root to
+    /// `.git/info/exclude` (when it is inside the repository).
     ///
     /// Calling it again is safe: an existing worktree of the task is returned with
     /// `reused: true` (with a pinned base it must have been created from that base), and an
@@ -174,7 +175,7 @@ impl WorktreeManager {
                 (branch_tip(&repo, &branch)?, None)
             }
         };
-        let branch = task_branch(task);
+        let branch = self.naming.task_branch(task);
         let refname = format!("refs/heads/{branch}");
         let path = self.checked_path(task)?;
         self.ensure_excluded()?;
@@ -272,7 +273,7 @@ impl WorktreeManager {
             let stats = add_worktree(
                 &repo,
                 &self.common_dir,
-                task.as_str(),
+                &self.naming.worktree_name(task),
                 &path,
                 &refname,
                 base_oid,
@@ -332,7 +333,7 @@ impl WorktreeManager {
         epic: Option<EpicId>,
         path: PathBuf,
     ) -> Result<TaskWorktree, WorktreeError> {
-        let branch = task_branch(task);
+        let branch = self.naming.task_branch(task);
         let recorded = self.branch_meta(repo, &branch, BASE_KEY);
         let recorded_oid = recorded.as_deref().and_then(|r| Oid::from_str(r).ok());
         let base_oid = match recorded_oid {
@@ -424,7 +425,7 @@ impl WorktreeManager {
 pub(crate) fn parse_oid(sha: &str) -> Result<Oid, WorktreeError> {
     Oid::from_str(sha).map_err(|source| WorktreeError::RevisionNotFound {
         rev: sha.to_owned(),
-        source,
+        source: GitError::from_git2(&source),
     })
 }
 
@@ -435,7 +436,7 @@ pub(crate) fn resolve_commit(repo: &Repository, rev: &str) -> Result<Oid, Worktr
         .map(|c| c.id())
         .map_err(|source| WorktreeError::RevisionNotFound {
             rev: rev.to_owned(),
-            source,
+            source: GitError::from_git2(&source),
         })
 }
 

@@ -1,9 +1,71 @@
 //! The error types: [`WorktreeError`] for worktree and branch lifecycle, [`MergeError`] for
-//! conflict prediction and merges, [`LockError`] for the repository-wide orch lock.
+//! conflict prediction and merges, [`LockError`] for the repository-wide lock, and
+//! [`GitError`], what libgit2 said (kept as this crate's own type, so a new `git2` release
+//! never changes this crate's API).
 
+use std::fmt;
 use std::path::PathBuf;
 
 use orch_core::TaskId;
+
+/// An error libgit2 reported: its message, error code and error class. The `source` of the
+/// `Git`, `NotARepository` and `RevisionNotFound` variants of [`WorktreeError`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitError {
+    message: String,
+    code: i32,
+    class: i32,
+}
+
+impl GitError {
+    /// libgit2's message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// libgit2's error code (`git_error_code`): 0 for a generic error, -3 not found, -4
+    /// already exists, -5 ambiguous, -13 conflict, -14 locked, … (negative numbers, stable
+    /// across libgit2 releases).
+    pub fn code(&self) -> i32 {
+        self.code
+    }
+
+    /// libgit2's error class (`git_error_t`): which part of libgit2 failed (3 OS, 4
+    /// reference, 5 zlib, 6 repository, 7 config, …).
+    pub fn class(&self) -> i32 {
+        self.class
+    }
+
+    /// Whether git reported that something does not exist (code -3).
+    pub fn is_not_found(&self) -> bool {
+        self.code == -3
+    }
+
+    pub(crate) fn from_git2(e: &git2::Error) -> GitError {
+        GitError {
+            message: e.message().to_owned(),
+            code: e.raw_code(),
+            class: i32::try_from(e.raw_class()).unwrap_or(0),
+        }
+    }
+
+    /// An error of this crate's own making, in the same shape.
+    pub(crate) fn other(message: impl Into<String>) -> GitError {
+        GitError {
+            message: message.into(),
+            code: -1,
+            class: 0,
+        }
+    }
+}
+
+impl fmt::Display for GitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for GitError {}
 
 /// The repository-wide lock that serialises orch's worktree and branch changes could not be
 /// taken.
@@ -43,7 +105,7 @@ pub enum WorktreeError {
         path: PathBuf,
         /// What libgit2 said.
         #[source]
-        source: git2::Error,
+        source: GitError,
     },
     /// The repository is bare: it has no working tree to branch worktrees from.
     #[error(
@@ -91,7 +153,7 @@ pub enum WorktreeError {
         rev: String,
         /// What libgit2 said.
         #[source]
-        source: git2::Error,
+        source: GitError,
     },
     /// A branch that must exist does not.
     #[error("branch `{branch}` does not exist")]
@@ -222,7 +284,7 @@ pub enum WorktreeError {
         op: &'static str,
         /// What libgit2 said.
         #[source]
-        source: git2::Error,
+        source: GitError,
     },
     /// A file-system operation failed.
     #[error("cannot {op} {path}")]
@@ -342,7 +404,10 @@ fn summarize(items: &[String]) -> String {
 }
 
 pub(crate) fn git(op: &'static str) -> impl FnOnce(git2::Error) -> WorktreeError {
-    move |source| WorktreeError::Git { op, source }
+    move |source| WorktreeError::Git {
+        op,
+        source: GitError::from_git2(&source),
+    }
 }
 
 pub(crate) fn io(

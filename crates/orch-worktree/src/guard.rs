@@ -1,8 +1,8 @@
 //! [`RepoGuard`]: what a program working in a task worktree must never change in the main
-//! repository, checked after the fact: its refs (but the task branches, which the caller
-//! manages, and remote-tracking refs), the main checkout's HEAD, its hooks, its git config
-//! (but the per-branch records of task branches) and attribute filters, and any files the
-//! caller names (orch's `orch.toml`). The guard keeps the state it was made with and
+//! repository, checked after the fact: its refs (but the task branches of the guard's
+//! [`Naming`], which the caller manages, and remote-tracking refs), the main checkout's
+//! HEAD, its hooks, its git config (but the per-branch records of task and epic branches)
+//! and attribute filters, and any files the caller names (orch's `orch.toml`). The guard keeps the state it was made with and
 //! follows the caller's own changes ([`RepoGuard::accept_refs`] after every ref the caller
 //! moves), so any other difference is someone else's doing.
 //!
@@ -19,11 +19,13 @@ use std::sync::Mutex;
 
 use git2::Repository;
 
-use crate::manager::TASK_BRANCH_PREFIX;
+use crate::error::GitError;
+use crate::manager::WorktreeManager;
+use crate::naming::Naming;
 
-fn ignored_ref(name: &str) -> bool {
+fn ignored_ref(naming: &Naming, name: &str) -> bool {
     name.strip_prefix("refs/heads/")
-        .is_some_and(|b| b.starts_with(TASK_BRANCH_PREFIX))
+        .is_some_and(|b| naming.is_task_branch(b))
         || name.starts_with("refs/remotes/")
         || name.starts_with("refs/orch/")
 }
@@ -53,6 +55,7 @@ struct Snapshot {
 #[derive(Debug)]
 pub struct RepoGuard {
     common_dir: PathBuf,
+    naming: Naming,
     watched: Vec<PathBuf>,
     quarantine: PathBuf,
     /// The workers cannot write the repository (a sandbox): a change is the user's.
@@ -60,22 +63,40 @@ pub struct RepoGuard {
     state: Mutex<(Snapshot, Vec<Option<Vec<u8>>>)>,
 }
 
-impl RepoGuard {
-    /// Takes the repository's state now, and the content of each `watched` file.
-    /// Repairs keep what they replace in `quarantine`.
-    pub fn new(
-        common_dir: &Path,
+impl WorktreeManager {
+    /// A [`RepoGuard`] on this repository that leaves the manager's task branches (and the
+    /// records of its task and epic branches) to it: see [`RepoGuard::new`].
+    pub fn repo_guard(
+        &self,
         watched: Vec<PathBuf>,
         quarantine: PathBuf,
         trusted: bool,
     ) -> Result<RepoGuard, crate::WorktreeError> {
-        let snapshot = snapshot(common_dir).map_err(|message| crate::WorktreeError::Git {
-            op: "read the repository's state",
-            source: git2::Error::from_str(&message),
-        })?;
+        RepoGuard::new(&self.common_dir, &self.naming, watched, quarantine, trusted)
+    }
+}
+
+impl RepoGuard {
+    /// Takes the state now of the repository whose git directory is `common_dir`, and the
+    /// content of each `watched` file. Task branches of `naming` (and the per-branch config
+    /// records of its task and epic branches) are the owner's to change. Repairs keep what
+    /// they replace in `quarantine`.
+    pub fn new(
+        common_dir: &Path,
+        naming: &Naming,
+        watched: Vec<PathBuf>,
+        quarantine: PathBuf,
+        trusted: bool,
+    ) -> Result<RepoGuard, crate::WorktreeError> {
+        let snapshot =
+            snapshot(common_dir, naming).map_err(|message| crate::WorktreeError::Git {
+                op: "read the repository's state",
+                source: GitError::other(message),
+            })?;
         let contents = watched.iter().map(|p| std::fs::read(p).ok()).collect();
         Ok(RepoGuard {
             common_dir: common_dir.to_owned(),
+            naming: naming.clone(),
             watched,
             quarantine,
             trusted,
@@ -114,7 +135,7 @@ impl RepoGuard {
     /// Compares with the expected state, repairs what the owner owns, and returns what
     /// changed (nothing when `trusted`: changes are taken as the new state).
     pub fn check(&self) -> Vec<Violation> {
-        let now = match snapshot(&self.common_dir) {
+        let now = match snapshot(&self.common_dir, &self.naming) {
             Ok(s) => s,
             Err(e) => {
                 return vec![Violation {
@@ -323,16 +344,16 @@ impl RepoGuard {
     }
 
     fn restore_config(&self, original: &str) -> Option<String> {
-        // Put the config back as it was, keeping orch's own branch records written since.
+        // Put the config back as it was, keeping the owner's branch records written since.
         let path = self.common_dir.join("config");
         let current = std::fs::read_to_string(&path).ok()?;
-        let without_orch: String = {
+        let without_owned: String = {
             let mut out = String::new();
             let mut inside = false;
             for line in original.lines() {
                 let t = line.trim();
                 if t.starts_with('[') {
-                    inside = t.starts_with("[branch \"orch/");
+                    inside = owned_section(&self.naming, t);
                 }
                 if !inside {
                     out.push_str(line);
@@ -341,7 +362,10 @@ impl RepoGuard {
             }
             out
         };
-        let text = format!("{without_orch}{}", orch_branch_sections(&current));
+        let text = format!(
+            "{without_owned}{}",
+            owned_branch_sections(&self.naming, &current)
+        );
         let tmp = path.with_extension("orch-restore");
         std::fs::write(&tmp, text).ok()?;
         std::fs::rename(&tmp, &path).ok()?;
@@ -374,14 +398,14 @@ impl RepoGuard {
     }
 }
 
-fn snapshot(common_dir: &Path) -> Result<Snapshot, String> {
+fn snapshot(common_dir: &Path, naming: &Naming) -> Result<Snapshot, String> {
     let repo = Repository::open(common_dir).map_err(|e| e.to_string())?;
     let mut refs = BTreeMap::new();
     for reference in repo.references().map_err(|e| e.to_string())?.flatten() {
         let Ok(name) = reference.name() else {
             continue;
         };
-        if ignored_ref(name) {
+        if ignored_ref(naming, name) {
             continue;
         }
         let target = reference
@@ -409,7 +433,7 @@ fn snapshot(common_dir: &Path) -> Result<Snapshot, String> {
         refs,
         head: read_head(&repo).unwrap_or_default(),
         hooks,
-        config: normalize_config(&raw),
+        config: normalize_config(naming, &raw),
         raw_config: raw,
         attributes: std::fs::read(common_dir.join("info/attributes")).ok(),
     })
@@ -426,20 +450,28 @@ fn read_head(repo: &Repository) -> Result<String, git2::Error> {
         .unwrap_or_default())
 }
 
-/// The config without orch's own branch records (`[branch "orch/…"]`), whitespace and
-/// comments.
-fn normalize_config(text: &str) -> String {
+/// Whether a config section header (`[branch "…"]`) is the record of a task or epic
+/// branch of `naming`, which the owner writes.
+fn owned_section(naming: &Naming, header: &str) -> bool {
+    header
+        .strip_prefix("[branch \"")
+        .is_some_and(|b| naming.is_task_branch(b) || naming.is_epic_branch(b))
+}
+
+/// The config without the owner's branch records (`[branch "<task or epic prefix>…"]`),
+/// whitespace and comments.
+fn normalize_config(naming: &Naming, text: &str) -> String {
     let mut out = String::new();
-    let mut orch_section = false;
+    let mut owned = false;
     for line in text.lines() {
         let t = line.trim();
         if t.is_empty() || t.starts_with('#') || t.starts_with(';') {
             continue;
         }
         if t.starts_with('[') {
-            orch_section = t.starts_with("[branch \"orch/");
+            owned = owned_section(naming, t);
         }
-        if !orch_section {
+        if !owned {
             out.push_str(t);
             out.push('\n');
         }
@@ -447,14 +479,14 @@ fn normalize_config(text: &str) -> String {
     out
 }
 
-/// The `[branch "orch/…"]` sections of a config text, verbatim.
-fn orch_branch_sections(text: &str) -> String {
+/// The owner's `[branch "<task or epic prefix>…"]` sections of a config text, verbatim.
+fn owned_branch_sections(naming: &Naming, text: &str) -> String {
     let mut out = String::new();
     let mut inside = false;
     for line in text.lines() {
         let t = line.trim();
         if t.starts_with('[') {
-            inside = t.starts_with("[branch \"orch/");
+            inside = owned_section(naming, t);
         }
         if inside {
             out.push_str(line);
@@ -492,15 +524,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn orch_branch_records_do_not_count_as_config_changes() {
+    fn owned_branch_records_do_not_count_as_config_changes() {
+        let n = Naming::new("orch/task/", "orch/epic/").unwrap();
         let a = "[core]\n\tbare = false\n[branch \"orch/task/T\"]\n\torchbase = abc\n";
         let b = "[core]\n\tbare = false\n# note\n[branch \"orch/task/T\"]\n\torchbase = def\n[branch \"orch/task/U\"]\n\torchbase = 1\n";
-        assert_eq!(normalize_config(a), normalize_config(b));
+        assert_eq!(normalize_config(&n, a), normalize_config(&n, b));
         let evil = "[core]\n\tbare = false\n\thooksPath = /tmp/x\n";
-        assert_ne!(normalize_config(a), normalize_config(evil));
+        assert_ne!(normalize_config(&n, a), normalize_config(&n, evil));
         assert_eq!(
-            orch_branch_sections(b),
+            owned_branch_sections(&n, b),
             "[branch \"orch/task/T\"]\n\torchbase = def\n[branch \"orch/task/U\"]\n\torchbase = 1\n"
         );
+        // Under another naming, those records are someone else's.
+        let other = Naming::default();
+        assert_ne!(normalize_config(&other, a), normalize_config(&other, b));
+        assert_eq!(owned_branch_sections(&other, b), "");
     }
 }

@@ -10,8 +10,8 @@ use serde::Serialize;
 use crate::create::branch_tip;
 use crate::error::{WorktreeError, git};
 use crate::manager::{
-    BASE_KEY, EPIC_KEY, Head, WorktreeManager, changed_paths, epic_branch, read_head,
-    registered_path, task_branch, worktree_names,
+    BASE_KEY, EPIC_KEY, Head, WorktreeManager, changed_paths, read_head, registered_path,
+    worktree_names,
 };
 
 /// Whether a worktree has uncommitted work.
@@ -67,7 +67,7 @@ pub struct WorktreeInfo {
     pub epic: Option<EpicId>,
     /// The worktree directory.
     pub path: PathBuf,
-    /// `orch/task/<TASK>`.
+    /// The task branch, `<task prefix><TASK>` (see [`crate::Naming`]).
     pub branch: String,
     /// The commit the task started from, when recorded.
     pub base_sha: Option<String>,
@@ -86,7 +86,7 @@ pub struct WorktreeInfo {
     /// Commits on `compared_to` that the task branch does not have.
     pub behind: Option<usize>,
     /// Files changed since the base commit, committed or not (untracked files included,
-    /// ignored files and orch's copied untracked files excluded).
+    /// ignored files and the copied untracked files excluded).
     pub changes: Vec<FileChange>,
     /// Sum of `changes[].insertions`.
     pub insertions: usize,
@@ -95,9 +95,9 @@ pub struct WorktreeInfo {
 }
 
 impl WorktreeManager {
-    /// Every task worktree of the repository (registered worktrees named after a task that
-    /// are on their task branch or live under the root), sorted by task id. Worktrees that
-    /// are not orch's (other names, other places) are left out.
+    /// Every task worktree of the repository (registered worktrees named after a task by
+    /// this manager's [`crate::Naming`] that are on their task branch or live under the
+    /// root), sorted by task id. Other worktrees (other names, other places) are left out.
     pub fn list(&self) -> Result<Vec<WorktreeInfo>, WorktreeError> {
         let repo = self.repo()?;
         let mut out = Vec::new();
@@ -116,19 +116,26 @@ impl WorktreeManager {
         self.info(&repo, task)
     }
 
-    /// Tasks with an orch worktree registered in git.
+    /// Tasks with a worktree of this manager's naming registered in git: named after the
+    /// task by the naming, and either on the task branch, or under the root and not on a
+    /// branch of someone else (the task branch exists, or HEAD is detached: an agent may
+    /// have switched away from it). A worktree under the root on another branch while the
+    /// task branch does not exist belongs to another naming sharing the root.
     pub(crate) fn registered_tasks(&self, repo: &Repository) -> Result<Vec<TaskId>, WorktreeError> {
         let mut out = Vec::new();
         for name in worktree_names(repo) {
-            let Ok(task) = TaskId::new(name) else {
+            let Some(task) = self.naming.task_of_worktree(&name) else {
                 continue;
             };
             let admin = self.admin_dir(&task);
-            let on_branch = read_head(&admin.join("HEAD"))
-                == Some(Head::Branch(format!("refs/heads/{}", task_branch(&task))));
+            let branch = self.naming.task_branch(&task);
+            let head = read_head(&admin.join("HEAD"));
+            let on_branch = head == Some(Head::Branch(format!("refs/heads/{branch}")));
             let under_root =
                 registered_path(&admin).is_some_and(|p| p.parent() == Some(self.root.as_path()));
-            if on_branch || under_root {
+            let elsewhere = matches!(head, Some(Head::Branch(_)))
+                && repo.find_branch(&branch, BranchType::Local).is_err();
+            if on_branch || (under_root && !elsewhere) {
                 out.push(task);
             }
         }
@@ -143,7 +150,7 @@ impl WorktreeManager {
     ) -> Result<WorktreeInfo, WorktreeError> {
         let admin = self.admin_dir(task);
         let path = registered_path(&admin).unwrap_or_else(|| self.worktree_path(task));
-        let branch = task_branch(task);
+        let branch = self.naming.task_branch(task);
         let head = match read_head(&admin.join("HEAD")) {
             Some(Head::Detached(sha)) => Oid::from_str(&sha).ok(),
             Some(Head::Branch(r)) => r
@@ -173,10 +180,11 @@ impl WorktreeManager {
         };
 
         let epic_tip = epic.as_ref().and_then(|e| {
-            repo.find_branch(&epic_branch(e), BranchType::Local)
+            let branch = self.naming.epic_branch(e);
+            repo.find_branch(&branch, BranchType::Local)
                 .ok()
                 .and_then(|b| b.get().target())
-                .map(|tip| (epic_branch(e), tip))
+                .map(|tip| (branch, tip))
         });
         let target = epic_tip.or_else(|| base.map(|b| (b.to_string(), b)));
         let (compared_to, ahead, behind) = match (head, target) {
@@ -288,7 +296,7 @@ fn diff_changes(
     Ok(out)
 }
 
-/// Registered paths of every worktree git knows (orch's or not), for prune.
+/// Registered paths of every worktree git knows (this manager's or not), for prune.
 pub(crate) fn all_registered_paths(
     repo: &Repository,
     common_dir: &Path,

@@ -3,8 +3,8 @@
 //! hooks or index through git.
 //!
 //! The worktree stays registered in the main repository (its admin directory under
-//! `.git/worktrees/<TASK>` keeps orch's view: HEAD on `orch/task/<TASK>` and the index), and
-//! orch always opens it through that admin directory. Only `<worktree>/.git` changes: the
+//! `.git/worktrees/<name>` keeps the manager's view: HEAD on the task branch and the index),
+//! and the manager always opens it through that admin directory. Only `<worktree>/.git` changes: the
 //! gitfile becomes a small repository with the same branch at the same commit, the same
 //! index, and the main object database as an alternate, so `git status`, `git log`,
 //! `git diff` and `git commit` work as usual for the agent while every object and ref it

@@ -11,7 +11,6 @@ use crate::error::{WorktreeError, git, io};
 use crate::inspect::all_registered_paths;
 use crate::manager::{
     LockState, WorktreeManager, changed_paths, lock_state, registered_path, resolve_path,
-    task_branch,
 };
 
 /// A commit made by [`WorktreeManager::commit_pending`].
@@ -33,7 +32,7 @@ pub struct CommitInfo {
 pub struct RemoveOptions {
     /// Remove even with uncommitted changes (they are lost) or a lock.
     pub force: bool,
-    /// Also delete the task branch `orch/task/<TASK>` (with its recorded base).
+    /// Also delete the task branch (with its recorded base).
     pub delete_branch: bool,
 }
 
@@ -191,7 +190,7 @@ impl WorktreeManager {
         title: &str,
     ) -> Result<Option<CommitInfo>, WorktreeError> {
         let (path, wt) = self.open_worktree(task)?;
-        let branch = task_branch(task);
+        let branch = self.naming.task_branch(task);
         let head = wt.head().map_err(git("read the worktree HEAD"))?;
         if head.name().ok() != Some(format!("refs/heads/{branch}").as_str()) {
             return Err(WorktreeError::UnexpectedHead {
@@ -271,7 +270,7 @@ impl WorktreeManager {
         }
         let admin = self.admin_dir(task);
         let path = registered_path(&admin).unwrap_or_else(|| self.worktree_path(task));
-        let branch = task_branch(task);
+        let branch = self.naming.task_branch(task);
         if let LockState::Locked(reason) = lock_state(&admin)
             && !opts.force
         {
@@ -297,8 +296,11 @@ impl WorktreeManager {
             .ok()
             .and_then(|b| b.get().target());
         if opts.delete_branch
-            && let Some(at) =
-                self.checked_out_except(&repo, &format!("refs/heads/{branch}"), Some(task.as_str()))
+            && let Some(at) = self.checked_out_except(
+                &repo,
+                &format!("refs/heads/{branch}"),
+                Some(&self.naming.worktree_name(task)),
+            )
         {
             return Err(WorktreeError::BranchCheckedOut { branch, path: at });
         }
@@ -321,8 +323,9 @@ impl WorktreeManager {
     }
 
     /// Cleans up: registrations whose directory vanished, creations that were interrupted
-    /// (a partial checkout), directories under the root that git does not know (only names that are valid task ids; anything else is left alone),
-    /// and with `opts.plan_tasks` the worktrees of tasks that are not in the plan (dirty or
+    /// (a partial checkout), directories under the root that git does not know (only names
+    /// of this manager's [`crate::Naming`] for a valid task id; anything else is left
+    /// alone), and with `opts.plan_tasks` the worktrees of tasks that are not in the plan (dirty or
     /// locked ones only with `opts.force`). Task branches are kept. With `opts.dry_run`
     /// nothing changes and the report says what would go.
     pub fn prune(&self, opts: &PruneOptions) -> Result<PruneReport, WorktreeError> {
@@ -414,10 +417,13 @@ impl WorktreeManager {
         if let Ok(dir) = std::fs::read_dir(&root) {
             let mut candidates = Vec::new();
             for item in dir.flatten() {
-                let Ok(task) = TaskId::new(item.file_name().to_string_lossy()) else {
+                let Some(task) = self
+                    .naming
+                    .task_of_worktree(&item.file_name().to_string_lossy())
+                else {
                     continue;
                 };
-                let path = root.join(task.as_str());
+                let path = root.join(self.naming.worktree_name(&task));
                 if !known.contains(&path) {
                     candidates.push((task, path));
                 }

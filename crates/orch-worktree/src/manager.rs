@@ -6,20 +6,16 @@ use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use git2::{Repository, Signature, StatusOptions};
-use orch_core::{EpicId, RepoConfig, TaskId};
+use orch_core::{RepoConfig, TaskId};
 use serde::Serialize;
 
-use crate::error::{WorktreeError, git, io};
+use crate::error::{GitError, WorktreeError, git, io};
 use crate::glob::Glob;
 use crate::lock::RepoLock;
-
-/// Prefix of task branches: `orch/task/<TASK>`.
-pub const TASK_BRANCH_PREFIX: &str = "orch/task/";
-/// Prefix of epic branches: `orch/epic/<EPIC>`.
-pub const EPIC_BRANCH_PREFIX: &str = "orch/epic/";
+use crate::naming::Naming;
 
 /// Per-branch git configuration key holding the base commit a task branch was created from
-/// (`branch.orch/task/<TASK>.orchbase`). Git removes it with the branch.
+/// (`branch.<task branch>.orchbase`). Git removes it with the branch.
 pub(crate) const BASE_KEY: &str = "orchbase";
 /// Per-branch git configuration key holding the epic of a task branch.
 pub(crate) const EPIC_KEY: &str = "orchepic";
@@ -29,16 +25,6 @@ pub(crate) const EPIC_KEY: &str = "orchepic";
 pub(crate) const CREATING: &str = "initializing";
 /// File in a worktree's admin directory listing the untracked files copied into it.
 pub(crate) const COPIED_FILE: &str = "orch-copied";
-
-/// The branch of a task: `orch/task/<TASK>`.
-pub fn task_branch(task: &TaskId) -> String {
-    format!("{TASK_BRANCH_PREFIX}{task}")
-}
-
-/// The integration branch of an epic: `orch/epic/<EPIC>`.
-pub fn epic_branch(epic: &EpicId) -> String {
-    format!("{EPIC_BRANCH_PREFIX}{epic}")
-}
 
 /// Who commits: used for [`WorktreeManager::commit_pending`] and merge commits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -59,7 +45,7 @@ impl Author {
     }
 }
 
-/// Manages orch's task worktrees and branches in one repository.
+/// Manages task worktrees and branches in one repository, named by its [`Naming`].
 ///
 /// Cheap to clone and `Send + Sync`: every operation opens the repository afresh, and
 /// operations that change worktrees or branches hold a repository-wide lock (a file in the
@@ -78,12 +64,15 @@ pub struct WorktreeManager {
     pub(crate) lock_timeout: Duration,
     pub(crate) parallel_checkout: bool,
     pub(crate) isolate: bool,
+    pub(crate) naming: Naming,
 }
 
 impl WorktreeManager {
     /// Opens the repository containing `path` (any directory inside it, or inside one of its
     /// linked worktrees) with the `[repo]` configuration: base branch, worktree root and
-    /// untracked files to copy.
+    /// untracked files to copy. Branches and worktrees are named by [`Naming::default`]
+    /// (`wt/task/<TASK>`, `wt/epic/<EPIC>`) until [`WorktreeManager::with_naming`] says
+    /// otherwise.
     ///
     /// Errors: not a repository, a bare repository, an invalid root (the repository itself,
     /// one of its ancestors, or inside `.git`), an invalid glob.
@@ -94,7 +83,7 @@ impl WorktreeManager {
         let path = path.as_ref();
         let found = Repository::discover(path).map_err(|source| WorktreeError::NotARepository {
             path: path.to_owned(),
-            source,
+            source: GitError::from_git2(&source),
         })?;
         if found.is_bare() {
             return Err(WorktreeError::BareRepository {
@@ -158,12 +147,27 @@ impl WorktreeManager {
             lock_timeout: Duration::from_secs(60),
             parallel_checkout: true,
             isolate: false,
+            naming: Naming::default(),
         })
     }
 
-    /// Commits made by orch (pending work, merge commits) use this author and committer
-    /// instead of the repository's `user.name` / `user.email` (or `orch <orch@localhost>`
-    /// when those are not set).
+    /// Names task branches, epic branches and worktree directories by `naming` instead of
+    /// [`Naming::default`]. Every operation (create, list, get, remove, prune, merges,
+    /// conflict prediction, [`WorktreeManager::repo_guard`]) uses it: worktrees and branches
+    /// of another naming are not this manager's.
+    pub fn with_naming(mut self, naming: Naming) -> WorktreeManager {
+        self.naming = naming;
+        self
+    }
+
+    /// How branches and worktrees are named.
+    pub fn naming(&self) -> &Naming {
+        &self.naming
+    }
+
+    /// Commits made by the manager (pending work, merge commits) use this author and
+    /// committer instead of the repository's `user.name` / `user.email` (or `orch
+    /// <orch@localhost>` when those are not set).
     pub fn with_author(mut self, author: Author) -> WorktreeManager {
         self.author = Some(author);
         self
@@ -208,9 +212,10 @@ impl WorktreeManager {
         &self.root
     }
 
-    /// Where the worktree of `task` lives (whether or not it exists).
+    /// Where the worktree of `task` lives (whether or not it exists):
+    /// `<root>/<`[`Naming::worktree_name`]`>`.
     pub fn worktree_path(&self, task: &TaskId) -> PathBuf {
-        self.root.join(task.as_str())
+        self.root.join(self.naming.worktree_name(task))
     }
 
     /// The branch epics start from and merge into: the configured one, else the branch
@@ -248,7 +253,9 @@ impl WorktreeManager {
     }
 
     pub(crate) fn admin_dir(&self, task: &TaskId) -> PathBuf {
-        self.common_dir.join("worktrees").join(task.as_str())
+        self.common_dir
+            .join("worktrees")
+            .join(self.naming.worktree_name(task))
     }
 
     pub(crate) fn signature(&self, repo: &Repository) -> Result<Signature<'static>, WorktreeError> {
@@ -282,7 +289,7 @@ impl WorktreeManager {
         if !text.is_empty() && !text.ends_with('\n') {
             text.push('\n');
         }
-        text.push_str("# orch task worktrees\n");
+        text.push_str("# task worktrees (orch-worktree)\n");
         text.push_str(line);
         text.push('\n');
         write_atomic(&path, text.as_bytes())
@@ -296,7 +303,7 @@ impl WorktreeManager {
             .root
             .canonicalize()
             .map_err(io("resolve", &self.root))?;
-        let path = root.join(task.as_str());
+        let path = root.join(self.naming.worktree_name(task));
         let escaped = || WorktreeError::OutsideRoot {
             path: path.clone(),
             root: root.clone(),
@@ -594,13 +601,6 @@ mod tests {
     fn manager_is_shareable_across_threads() {
         fn assert_send_sync<T: Send + Sync + Clone>() {}
         assert_send_sync::<WorktreeManager>();
-    }
-
-    #[test]
-    fn branch_names() {
-        let t = TaskId::new("TASK-BA-001").unwrap();
-        assert_eq!(task_branch(&t), "orch/task/TASK-BA-001");
-        assert_eq!(epic_branch(&EpicId::new("BA").unwrap()), "orch/epic/BA");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::create::{branch_tip, parse_oid};
 use crate::error::{MergeError, WorktreeError, git};
-use crate::manager::{EPIC_KEY, WorktreeManager, changed_paths, epic_branch, task_branch};
+use crate::manager::{EPIC_KEY, WorktreeManager, changed_paths};
 
 /// How the two sides of a conflicting path differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -103,16 +103,17 @@ impl WorktreeManager {
     /// branch or index: the merge runs in memory (libgit2 `merge_commits`, rename detection
     /// on, like `git merge`).
     ///
-    /// Each side may be a task id (its branch `orch/task/<TASK>`), an epic id (its branch
-    /// `orch/epic/<EPIC>`), a branch name or any revision, tried in that order.
+    /// Each side may be a task id (its task branch), an epic id (its epic branch), a branch
+    /// name or any revision, tried in that order; task and epic branches are named by the
+    /// manager's [`crate::Naming`].
     pub fn predict_conflicts(
         &self,
         ours: &str,
         theirs: &str,
     ) -> Result<ConflictReport, MergeError> {
         let repo = self.repo()?;
-        let (ours_name, ours_oid) = resolve_name(&repo, ours)?;
-        let (theirs_name, theirs_oid) = resolve_name(&repo, theirs)?;
+        let (ours_name, ours_oid) = self.resolve_name(&repo, ours)?;
+        let (theirs_name, theirs_oid) = self.resolve_name(&repo, theirs)?;
         predict(&repo, ours_name, ours_oid, theirs_name, theirs_oid)
     }
 
@@ -120,12 +121,12 @@ impl WorktreeManager {
     /// recorded at creation), or into the base branch when it has no epic.
     pub fn predict_task_conflicts(&self, task: &TaskId) -> Result<ConflictReport, MergeError> {
         let repo = self.repo()?;
-        let source = task_branch(task);
+        let source = self.naming.task_branch(task);
         let target = match self
             .branch_meta(&repo, &source, EPIC_KEY)
             .and_then(|e| EpicId::new(e).ok())
         {
-            Some(epic) => epic_branch(&epic),
+            Some(epic) => self.naming.epic_branch(&epic),
             None => self.base_branch_in(&repo)?,
         };
         let theirs = branch_tip(&repo, &source)?;
@@ -150,9 +151,9 @@ impl WorktreeManager {
             }
         }
         let repo = self.repo()?;
-        let source = task_branch(task);
+        let source = self.naming.task_branch(task);
         let oid = branch_tip(&repo, &source)?;
-        self.merge_into(&repo, &source, oid, &epic_branch(epic))
+        self.merge_into(&repo, &source, oid, &self.naming.epic_branch(epic))
     }
 
     /// Merges the epic's branch into the base branch, like [`WorktreeManager::merge_task`].
@@ -161,7 +162,7 @@ impl WorktreeManager {
     pub fn merge_epic(&self, epic: &EpicId) -> Result<MergeOutcome, MergeError> {
         let _lock = self.lock()?;
         let repo = self.repo()?;
-        let source = epic_branch(epic);
+        let source = self.naming.epic_branch(epic);
         let oid = branch_tip(&repo, &source)?;
         let target = self.base_branch_in(&repo)?;
         self.merge_into(&repo, &source, oid, &target)
@@ -179,7 +180,7 @@ impl WorktreeManager {
     pub fn merge_branches(&self, source: &str, target: &str) -> Result<MergeOutcome, MergeError> {
         let _lock = self.lock()?;
         let repo = self.repo()?;
-        let (name, oid) = resolve_name(&repo, source)?;
+        let (name, oid) = self.resolve_name(&repo, source)?;
         self.merge_into(&repo, &name, oid, target)
     }
 
@@ -516,24 +517,26 @@ fn conflicts(index: &git2::Index) -> Result<Vec<Conflict>, WorktreeError> {
     Ok(out)
 }
 
-/// A task id, an epic id, a branch, or a revision → (display name, commit).
-fn resolve_name(repo: &Repository, name: &str) -> Result<(String, Oid), WorktreeError> {
-    let mut candidates = Vec::new();
-    if let Ok(task) = TaskId::new(name) {
-        candidates.push(task_branch(&task));
-    }
-    if let Ok(epic) = EpicId::new(name) {
-        candidates.push(epic_branch(&epic));
-    }
-    for branch in candidates {
-        if let Ok(b) = repo.find_branch(&branch, BranchType::Local)
-            && let Ok(c) = b.get().peel_to_commit()
-        {
-            return Ok((branch, c.id()));
+impl WorktreeManager {
+    /// A task id, an epic id, a branch, or a revision → (display name, commit).
+    fn resolve_name(&self, repo: &Repository, name: &str) -> Result<(String, Oid), WorktreeError> {
+        let mut candidates = Vec::new();
+        if let Ok(task) = TaskId::new(name) {
+            candidates.push(self.naming.task_branch(&task));
         }
+        if let Ok(epic) = EpicId::new(name) {
+            candidates.push(self.naming.epic_branch(&epic));
+        }
+        for branch in candidates {
+            if let Ok(b) = repo.find_branch(&branch, BranchType::Local)
+                && let Ok(c) = b.get().peel_to_commit()
+            {
+                return Ok((branch, c.id()));
+            }
+        }
+        let oid = crate::create::resolve_commit(repo, name)?;
+        Ok((name.to_owned(), oid))
     }
-    let oid = crate::create::resolve_commit(repo, name)?;
-    Ok((name.to_owned(), oid))
 }
 
 /// Moves a branch from `old` to `new`, failing if someone else moved it meanwhile.

@@ -3,8 +3,10 @@
 //! request timeout and a hard bound on attempts; 429, 5xx and 529 are retried with backoff,
 //! honouring `retry-after`.
 
+#[cfg(feature = "http")]
 mod anthropic;
 mod claude_cli;
+#[cfg(feature = "http")]
 mod openai;
 mod retry;
 mod scripted;
@@ -13,8 +15,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+#[cfg(feature = "http")]
 pub use anthropic::AnthropicClient;
 pub use claude_cli::ClaudeCliClient;
+#[cfg(feature = "http")]
 pub use openai::OpenAiClient;
 pub use retry::RetryPolicy;
 pub use scripted::ScriptedModel;
@@ -110,6 +114,13 @@ pub enum ModelError {
         /// What happened.
         message: String,
     },
+    /// The provider's client is not in this build: orch-ai was built without its `http`
+    /// feature, which the Anthropic and OpenAI-compatible clients need.
+    #[error("{provider} needs orch-ai's `http` feature, which this build does not have")]
+    Unavailable {
+        /// Provider name.
+        provider: &'static str,
+    },
 }
 
 impl ModelError {
@@ -197,7 +208,8 @@ impl ModelSettings {
     }
 
     /// Builds the client; `Ok(None)` for offline. A model provider without its key is an
-    /// error here, never a silent fallback.
+    /// error here, never a silent fallback; so is an HTTP provider
+    /// ([`ModelError::Unavailable`]) when the crate was built without its `http` feature.
     pub fn build(&self) -> Result<Option<Box<dyn LanguageModel>>, ModelError> {
         let or = |value: &str, default: &str| {
             if value.is_empty() {
@@ -206,6 +218,7 @@ impl ModelSettings {
                 value.to_owned()
             }
         };
+        #[cfg(feature = "http")]
         let key = |provider: &'static str,
                    default_var: &str,
                    required: bool|
@@ -219,6 +232,15 @@ impl ModelSettings {
         };
         Ok(match self.provider {
             Provider::Offline => None,
+            #[cfg(not(feature = "http"))]
+            Provider::Anthropic => {
+                return Err(ModelError::Unavailable {
+                    provider: "anthropic",
+                });
+            }
+            #[cfg(not(feature = "http"))]
+            Provider::OpenAi => return Err(ModelError::Unavailable { provider: "openai" }),
+            #[cfg(feature = "http")]
             Provider::Anthropic => {
                 let api_key = key("anthropic", "ANTHROPIC_API_KEY", true)?.expect("required");
                 Some(Box::new(AnthropicClient::new(
@@ -229,6 +251,7 @@ impl ModelSettings {
                     self.retry.clone(),
                 )))
             }
+            #[cfg(feature = "http")]
             Provider::OpenAi => {
                 // Local servers (Ollama, llama.cpp) need no key; a hosted one says so with a 401.
                 let api_key = key("openai", "OPENAI_API_KEY", false)?;
@@ -250,6 +273,7 @@ impl ModelSettings {
 }
 
 /// The `message` of a provider's JSON error body, or the body cut to a readable length.
+#[cfg(feature = "http")]
 pub(crate) fn error_message(body: &str) -> String {
     if let Ok(value) = serde_json::from_str::<serde_json::Value>(body)
         && let Some(message) = value

@@ -1,9 +1,12 @@
 //! Bounded retries with exponential backoff that honour the server's `retry-after`.
 
-use std::future::Future;
 use std::time::Duration;
 
-use super::{ModelError, ModelReply};
+#[cfg(feature = "http")]
+use {
+    super::{ModelError, ModelReply},
+    std::future::Future,
+};
 
 /// How often and how patiently a client retries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,11 +30,13 @@ impl Default for RetryPolicy {
 }
 
 /// A failed attempt and the server's requested wait, if it sent one.
+#[cfg(feature = "http")]
 pub(crate) struct AttemptError {
     pub error: ModelError,
     pub retry_after: Option<Duration>,
 }
 
+#[cfg(feature = "http")]
 impl From<ModelError> for AttemptError {
     fn from(error: ModelError) -> Self {
         AttemptError {
@@ -49,6 +54,7 @@ impl RetryPolicy {
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the attempts run out.
+    #[cfg(feature = "http")]
     pub(crate) async fn run<F, Fut>(&self, mut attempt: F) -> Result<ModelReply, ModelError>
     where
         F: FnMut() -> Fut,
@@ -89,6 +95,7 @@ impl RetryPolicy {
 }
 
 /// `retry-after` in seconds (fractions allowed); HTTP dates are ignored for the backoff.
+#[cfg(feature = "http")]
 pub(crate) fn parse_retry_after(value: Option<&reqwest::header::HeaderValue>) -> Option<Duration> {
     let text = value?.to_str().ok()?.trim();
     let seconds: f64 = text.parse().ok()?;

@@ -1,5 +1,6 @@
 //! Integration tests of orch-ai: one binary, one module per area.
 
+#[cfg(feature = "http")]
 mod clients;
 mod gold;
 mod model_planner;

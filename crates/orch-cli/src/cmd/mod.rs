@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod claude;
+pub mod completions;
 pub mod dashboard;
 pub mod demo;
 pub mod doctor;

@@ -1,4 +1,5 @@
-//! `orch quality [PATH]`: the 8-dimension gate on a directory, as the orchestrator runs it.
+//! `orch quality [PATH]`: the gate on a directory (the eight dimensions and the custom ones
+//! of `[quality.custom]`), as the orchestrator runs it.
 
 use std::path::{Path, PathBuf};
 
@@ -21,12 +22,12 @@ pub fn run(start: &Path, args: &QualityArgs) -> CliResult {
             format!("{} is not a directory", path.display()),
         ));
     }
-    let only = parse_dimensions(&args.only, exit_code::USAGE)?;
     let repo = RepoPaths::discover(&path).ok();
     let config = match &repo {
         Some(repo) => repo.config()?,
         None => Config::default(),
     };
+    let only = parse_dimensions(&args.only, &config.quality, exit_code::USAGE)?;
     let cache_dir = (!args.no_cache).then(|| cache_dir(repo.as_ref())).flatten();
     // In an initialised repository the cache is sealed with the same key `orch run` uses.
     let cache_seal = match &repo {
@@ -88,8 +89,13 @@ fn cache_dir(repo: Option<&RepoPaths>) -> Option<PathBuf> {
     })
 }
 
-/// `--only` names (comma-separated or repeated), each once; an unknown name exits `code`.
-pub(crate) fn parse_dimensions(list: &[String], code: i32) -> CliResult<Vec<Dimension>> {
+/// `--only` names (comma-separated or repeated), each once: the eight dimensions (or their
+/// aliases) and the custom ones of `quality`; an unknown name exits `code`.
+pub(crate) fn parse_dimensions(
+    list: &[String],
+    quality: &orch_core::QualityConfig,
+    code: i32,
+) -> CliResult<Vec<Dimension>> {
     let mut out = Vec::new();
     for name in list
         .iter()
@@ -97,12 +103,24 @@ pub(crate) fn parse_dimensions(list: &[String], code: i32) -> CliResult<Vec<Dime
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        let d = Dimension::parse(name).ok_or_else(|| {
+        let custom = || {
+            quality
+                .custom
+                .contains_key(name)
+                .then(|| Dimension::custom(name).ok())
+                .flatten()
+        };
+        let d = Dimension::parse(name).or_else(custom).ok_or_else(|| {
+            let known: Vec<&str> = orch_core::QUALITY_DIMENSIONS
+                .into_iter()
+                .chain(quality.custom.keys().map(String::as_str))
+                .collect();
             CliError::new(
                 code,
                 format!(
-                    "unknown dimension `{name}`; dimensions are {}",
-                    orch_core::QUALITY_DIMENSIONS.join(", ")
+                    "unknown dimension `{}`; dimensions are {}",
+                    orch_core::sanitize_line(name),
+                    known.join(", ")
                 ),
             )
         })?;
@@ -147,8 +165,8 @@ fn print_report(path: &Path, r: &QualityReport) {
     }
     println!();
     println!(
-        "  {:<14} {:<8} {:>5} {:>7} {:>8}  command",
-        "dimension", "status", "score", "time", "findings"
+        "  {:<14} {:<8} {:>5} {:>6} {:>7} {:>8}  command",
+        "dimension", "status", "score", "weight", "time", "findings"
     );
     for d in &r.dimensions {
         let score = if d.status.ran() {
@@ -156,6 +174,10 @@ fn print_report(path: &Path, r: &QualityReport) {
         } else {
             "-".into()
         };
+        let weight = r
+            .weights
+            .get(&d.dimension)
+            .map_or_else(|| "-".to_owned(), |w| format!("{w:.2}"));
         let serious = d
             .findings
             .iter()
@@ -168,10 +190,11 @@ fn print_report(path: &Path, r: &QualityReport) {
             String::new()
         };
         println!(
-            "  {:<14} {:<8} {:>5} {:>6.1}s {:>8}  {}{}",
+            "  {:<14} {:<8} {:>5} {:>6} {:>6.1}s {:>8}  {}{}",
             d.dimension.name(),
             d.status.word(),
             score,
+            weight,
             d.duration.as_secs_f64(),
             serious,
             truncate(&command, 60),
@@ -211,7 +234,7 @@ fn print_report(path: &Path, r: &QualityReport) {
     let findings: Vec<_> = r
         .dimensions
         .iter()
-        .flat_map(|d| d.findings.iter().map(move |f| (d.dimension, f)))
+        .flat_map(|d| d.findings.iter().map(move |f| (&d.dimension, f)))
         .filter(|(_, f)| f.severity >= orch_quality::Severity::Warning)
         .collect();
     if !findings.is_empty() {

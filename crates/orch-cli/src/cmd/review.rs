@@ -7,7 +7,7 @@ use std::io::{IsTerminal as _, Write as _};
 
 use orch_core::{TaskId, exit_code};
 use orch_store::{Review, ReviewVerdict, Store};
-use orch_worktree::{TreePatch, WorktreeManager};
+use orch_worktree::TreePatch;
 use serde::Serialize;
 
 use crate::cli::ReviewCommand;
@@ -103,7 +103,7 @@ fn show(repo: &RepoPaths, store: &Store, id: &str, stat_only: bool, json: bool) 
         .with_hint("`orch review list` shows the tasks waiting for a review")
     })?;
     let config = repo.config()?;
-    let manager = WorktreeManager::open(&repo.root, &config.repo)?;
+    let manager = orch_engine::open_worktree_manager(&repo.root, &config.repo)?;
     let diff = manager.patch_between(&review.base_sha, &review.sha, MAX_DIFF_BYTES)?;
     let attempts = store.attempts(Some(&task))?;
     let reviewed: Vec<_> = attempts

@@ -97,6 +97,8 @@ pub fn drive(
     renderer: &Arc<Renderer>,
     beside: impl FnOnce(&tokio::runtime::Runtime),
 ) -> CliResult<RunReport> {
+    // This run's log file (`.orch/logs/run-TIME.trace.log`), open until the run is over.
+    let _run_log = crate::logging::RunLog::start(&options.orch_dir.join("logs"));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -138,6 +140,11 @@ pub fn drive(
         conductor.run().await
     });
     renderer.finish();
+    // The run log's last word (stderr gets the report or the error from the caller).
+    match &result {
+        Ok(report) => tracing::debug!(outcome = report.outcome.as_str(), "run finished"),
+        Err(e) => tracing::debug!(error = %e, "run failed"),
+    }
     // Workers finished with the run; the runtime goes with its idle timers.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     Ok(result?)
@@ -272,6 +279,7 @@ fn detach(repo: &RepoPaths, args: &RunArgs) -> CliResult {
         .arg(&repo.root)
         .args(detached_args(std::env::args_os().skip(1)))
         .current_dir(&repo.root)
+        .env(crate::logging::DETACHED_LOG_ENV, &log)
         .stdin(std::process::Stdio::null())
         .stdout(file)
         .stderr(err_file)

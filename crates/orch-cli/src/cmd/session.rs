@@ -41,12 +41,14 @@ pub fn run(repo: &RepoPaths, command: &SessionCommand) -> CliResult {
             SessionCommand::Attach { query } => attach(&sessions, query).await,
             SessionCommand::Kill { query } => {
                 let info = sessions.kill(query).await?;
-                println!(
-                    "killed {} ({}): {}",
-                    info.handle.name,
-                    info.handle.task,
-                    status_text(&info.status)
-                );
+                match &info.handle.task {
+                    Some(task) => println!(
+                        "killed {} ({task}): {}",
+                        info.handle.name,
+                        status_text(&info.status)
+                    ),
+                    None => println!("killed {}: {}", info.handle.name, status_text(&info.status)),
+                }
                 Ok(())
             }
         }
@@ -77,7 +79,10 @@ async fn list(sessions: &Sessions, json: bool) -> CliResult {
     for info in &list {
         table.row(vec![
             info.handle.name.clone(),
-            info.handle.task.to_string(),
+            info.handle
+                .task
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), ToString::to_string),
             info.handle.backend.to_string(),
             status_text(&info.status),
             info.handle.program.clone(),

@@ -2,9 +2,7 @@
 
 use orch_core::{TaskId, exit_code};
 use orch_store::Store;
-use orch_worktree::{
-    MergeError, PruneOptions, RemoveOptions, TaskBase, WorktreeError, WorktreeManager,
-};
+use orch_worktree::{MergeError, PruneOptions, RemoveOptions, TaskBase, WorktreeError};
 use serde::Serialize;
 
 use crate::cli::WorktreeCommand;
@@ -71,7 +69,7 @@ fn plan(repo: &RepoPaths) -> CliResult<Option<orch_core::Plan>> {
 
 pub fn run(repo: &RepoPaths, command: &WorktreeCommand) -> CliResult {
     let config = repo.config()?;
-    let manager = WorktreeManager::open(&repo.root, &config.repo)?;
+    let manager = orch_engine::open_worktree_manager(&repo.root, &config.repo)?;
     match command {
         WorktreeCommand::List { json } => {
             let list = manager.list()?;

@@ -8,6 +8,7 @@ mod errors;
 mod faults;
 pub(crate) mod first_run;
 mod init;
+mod logging;
 mod mcp;
 mod msg;
 mod plan;

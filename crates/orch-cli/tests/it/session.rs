@@ -16,11 +16,11 @@ fn list_logs_kill_a_live_session() {
         .unwrap();
     let backend = ProcessBackend::new(orch_dir.join("sessions"));
     let spec = SpawnSpec::new(
-        TaskId::new("TASK-DB-001").unwrap(),
         repo.path(),
         CommandSpec::new(["sh", "-c", "echo hello from the agent; sleep 60"]),
         orch_dir.join("logs/TASK-DB-001/1.log"),
-    );
+    )
+    .with_task(TaskId::new("TASK-DB-001").unwrap());
     let handle = runtime.block_on(backend.spawn(&spec)).unwrap();
 
     let listed: serde_json::Value =

@@ -6,10 +6,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::http::HttpSettings;
-use super::{
-    ConsoleNotifier, DiscordNotifier, LINE_API_BASE, LineNotifier, NotifierSet, NotifyError,
-    SlackNotifier, WebhookNotifier,
-};
+use super::{ConsoleNotifier, LINE_API_BASE, NotifierSet, NotifyError};
+#[cfg(feature = "http")]
+use super::{DiscordNotifier, LineNotifier, SlackNotifier, WebhookNotifier};
 use crate::policy::PolicyError;
 use crate::secret::Secret;
 
@@ -190,6 +189,8 @@ impl NotifyConfig {
     /// Builds the notifier set, looking environment variables up with `env`. A channel
     /// whose URL or token is found but malformed, or a LINE channel with a token but no
     /// recipient, is an error (so `orch doctor` can say so); the values never appear in it.
+    /// Without the crate's `http` feature, any configured Slack, Discord, LINE or webhook
+    /// channel is a [`NotifyError::Config`] error: only the console notifier exists.
     pub fn build_with_env(
         &self,
         env: impl Fn(&str) -> Option<String>,
@@ -200,16 +201,27 @@ impl NotifyConfig {
                 .filter(|s| !s.is_blank())
                 .or_else(|| env(var).map(Secret::new).filter(|s| !s.is_blank()))
         };
+        #[cfg(feature = "http")]
         let settings = self.http_settings();
         let mut set = NotifierSet::new(Duration::from_secs(self.deadline_seconds));
         if self.console {
             set = set.with(ConsoleNotifier::stderr());
         }
         if let Some(url) = lookup(&self.slack.webhook_url, &self.slack.webhook_url_env) {
-            set = set.with(SlackNotifier::new(url, settings)?);
+            #[cfg(feature = "http")]
+            {
+                set = set.with(SlackNotifier::new(url, settings)?);
+            }
+            #[cfg(not(feature = "http"))]
+            return Err(without_http("slack", url));
         }
         if let Some(url) = lookup(&self.discord.webhook_url, &self.discord.webhook_url_env) {
-            set = set.with(DiscordNotifier::new(url, settings)?);
+            #[cfg(feature = "http")]
+            {
+                set = set.with(DiscordNotifier::new(url, settings)?);
+            }
+            #[cfg(not(feature = "http"))]
+            return Err(without_http("discord", url));
         }
         let line_to = self
             .line
@@ -219,9 +231,15 @@ impl NotifyConfig {
             .or_else(|| env(&self.line.to_env).filter(|s| !s.trim().is_empty()));
         match (lookup(&self.line.token, &self.line.token_env), line_to) {
             (Some(token), Some(to)) => {
-                set = set.with(
-                    LineNotifier::new(token, to, settings)?.with_api_base(&self.line.api_base)?,
-                );
+                #[cfg(feature = "http")]
+                {
+                    set = set.with(
+                        LineNotifier::new(token, to, settings)?
+                            .with_api_base(&self.line.api_base)?,
+                    );
+                }
+                #[cfg(not(feature = "http"))]
+                return Err(without_http("line", (token, to)));
             }
             (Some(_), None) => {
                 return Err(NotifyError::Config {
@@ -236,9 +254,23 @@ impl NotifyConfig {
         }
         if let Some(url) = lookup(&self.webhook.url, &self.webhook.url_env) {
             let secret = lookup(&self.webhook.secret, &self.webhook.secret_env);
-            set = set.with(WebhookNotifier::new(url, secret, settings)?);
+            #[cfg(feature = "http")]
+            {
+                set = set.with(WebhookNotifier::new(url, secret, settings)?);
+            }
+            #[cfg(not(feature = "http"))]
+            return Err(without_http("webhook", (url, secret)));
         }
         Ok(set)
+    }
+}
+
+/// A channel that is configured while the HTTP notifiers are compiled out.
+#[cfg(not(feature = "http"))]
+fn without_http<T>(notifier: &str, _configured: T) -> NotifyError {
+    NotifyError::Config {
+        notifier: notifier.to_owned(),
+        problem: "orch-escalation was built without its `http` feature".into(),
     }
 }
 
@@ -246,6 +278,7 @@ impl NotifyConfig {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "http")]
     #[test]
     fn channels_come_from_the_environment() {
         let cfg = NotifyConfig::default();
@@ -267,6 +300,7 @@ mod tests {
         assert!(!format!("{set:?}").contains("SECRET"));
     }
 
+    #[cfg(feature = "http")]
     #[test]
     fn broken_channels_are_reported_without_secrets() {
         let cfg = NotifyConfig {
@@ -284,6 +318,21 @@ mod tests {
         assert!(!err.to_string().contains("SECRET"));
     }
 
+    #[cfg(not(feature = "http"))]
+    #[test]
+    fn without_http_only_the_console_is_built() {
+        let cfg = NotifyConfig::default();
+        assert_eq!(cfg.build_with_env(|_| None).unwrap().names(), ["console"]);
+        let err = cfg
+            .build_with_env(|n| (n == "ORCH_SLACK_WEBHOOK_URL").then(|| "https://SECRET".into()))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "slack: orch-escalation was built without its `http` feature"
+        );
+    }
+
+    #[cfg(feature = "http")]
     #[test]
     fn literal_secrets_are_redacted_when_serialized() {
         let cfg: NotifyConfig = toml::from_str(

@@ -9,22 +9,26 @@
 //! (400: a webhook made in a channel's settings, not by an application), the message goes out
 //! again without them, as it did before buttons: the embed and its `orch msg answer` hint.
 
-use std::time::Duration;
-
-use reqwest::Client;
 use serde_json::{Value, json};
 
 use super::buttons::{cut, label};
-use super::http::{self, Answer, HttpSettings, Verdict};
-use super::{Notifier, NotifyError};
 use crate::message::{PmMessage, truncate};
-use crate::secret::Secret;
+#[cfg(feature = "http")]
+use {
+    super::http::{self, Answer, HttpSettings, Verdict},
+    super::{Notifier, NotifyError},
+    crate::secret::Secret,
+    reqwest::Client,
+    std::time::Duration,
+};
 
+#[cfg(feature = "http")]
 const NAME: &str = "discord";
 /// Embed colour (amber).
 const COLOR: u32 = 0xF5_A6_23;
 
-/// Posts PM messages to a Discord webhook.
+/// Posts PM messages to a Discord webhook. Needs the `http` feature.
+#[cfg(feature = "http")]
 #[derive(Debug, Clone)]
 pub struct DiscordNotifier {
     url: Secret,
@@ -32,6 +36,7 @@ pub struct DiscordNotifier {
     settings: HttpSettings,
 }
 
+#[cfg(feature = "http")]
 impl DiscordNotifier {
     /// A notifier for this webhook URL (`https://discord.com/api/webhooks/<id>/<token>`).
     pub fn new(url: Secret, settings: HttpSettings) -> Result<DiscordNotifier, NotifyError> {
@@ -44,6 +49,7 @@ impl DiscordNotifier {
     }
 }
 
+#[cfg(feature = "http")]
 impl Notifier for DiscordNotifier {
     fn name(&self) -> &str {
         NAME
@@ -71,6 +77,7 @@ impl Notifier for DiscordNotifier {
     }
 }
 
+#[cfg(feature = "http")]
 impl DiscordNotifier {
     async fn post(&self, url: &str, body: &Value) -> Result<(), NotifyError> {
         http::send(
@@ -85,6 +92,7 @@ impl DiscordNotifier {
 
 /// The webhook URL with `with_components=true` added to its query (kept as it is when it
 /// already says so). The URL was checked when the notifier was made.
+#[cfg(feature = "http")]
 fn with_components(url: &str) -> String {
     let Ok(mut parsed) = reqwest::Url::parse(url) else {
         return url.to_owned();
@@ -98,6 +106,7 @@ fn with_components(url: &str) -> String {
     parsed.into()
 }
 
+#[cfg(feature = "http")]
 fn judge(answer: &Answer<'_>) -> Verdict {
     if answer.status == 429 {
         let from_body = serde_json::from_str::<Value>(answer.body)
@@ -295,6 +304,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "http")]
     #[test]
     fn components_are_asked_for_in_the_query() {
         assert_eq!(

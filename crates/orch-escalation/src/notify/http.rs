@@ -3,11 +3,13 @@
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
-use reqwest::{Client, RequestBuilder};
-
 use super::NotifyError;
-use crate::message::truncate;
+#[cfg(feature = "http")]
+use {
+    crate::message::truncate,
+    reqwest::header::{HeaderMap, RETRY_AFTER},
+    reqwest::{Client, RequestBuilder},
+};
 
 /// Timeouts and retries of one HTTP notifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +49,7 @@ impl HttpSettings {
 }
 
 /// What a notifier makes of one HTTP answer.
+#[cfg(feature = "http")]
 pub(crate) enum Verdict {
     /// Delivered.
     Done,
@@ -60,6 +63,7 @@ pub(crate) enum Verdict {
 }
 
 /// An HTTP answer as the notifiers judge it.
+#[cfg(feature = "http")]
 pub(crate) struct Answer<'a> {
     pub status: u16,
     pub headers: &'a HeaderMap,
@@ -68,6 +72,7 @@ pub(crate) struct Answer<'a> {
     pub attempt: u32,
 }
 
+#[cfg(feature = "http")]
 pub(crate) fn client(notifier: &str) -> Result<Client, NotifyError> {
     Client::builder()
         .user_agent(concat!("orch/", env!("CARGO_PKG_VERSION")))
@@ -80,17 +85,39 @@ pub(crate) fn client(notifier: &str) -> Result<Client, NotifyError> {
 
 /// Checks that a URL is an absolute http(s) URL, without ever showing it.
 pub(crate) fn check_url(notifier: &str, what: &str, url: &str) -> Result<(), NotifyError> {
-    match reqwest::Url::parse(url.trim()) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(()),
-        _ => Err(NotifyError::Config {
+    if is_http_url(url.trim()) {
+        Ok(())
+    } else {
+        Err(NotifyError::Config {
             notifier: notifier.to_owned(),
             problem: format!("{what} is not an http(s) URL"),
-        }),
+        })
     }
+}
+
+#[cfg(feature = "http")]
+fn is_http_url(url: &str) -> bool {
+    matches!(reqwest::Url::parse(url), Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host())
+}
+
+/// Without an HTTP client (only `[notify]` validation needs this): an `http://` or `https://`
+/// scheme followed by a host.
+#[cfg(not(feature = "http"))]
+fn is_http_url(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.rsplit_once('@').map_or(host, |(_, host)| host);
+    (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
+        && !host.is_empty()
+        && !host.starts_with(':')
+        && !host.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// The standard judgement: 2xx delivered; 408, 429 and 5xx retried (429 after its
 /// `Retry-After`); anything else fails.
+#[cfg(feature = "http")]
 pub(crate) fn standard(notifier: &str, answer: &Answer<'_>) -> Verdict {
     match answer.status {
         200..=299 => Verdict::Done,
@@ -103,6 +130,7 @@ pub(crate) fn standard(notifier: &str, answer: &Answer<'_>) -> Verdict {
     }
 }
 
+#[cfg(feature = "http")]
 pub(crate) fn rate_limited(notifier: &str, wait: Option<Duration>, answer: &Answer<'_>) -> Verdict {
     Verdict::Retry {
         wait: Some(wait.unwrap_or(Duration::from_secs(1))),
@@ -110,6 +138,7 @@ pub(crate) fn rate_limited(notifier: &str, wait: Option<Duration>, answer: &Answ
     }
 }
 
+#[cfg(feature = "http")]
 pub(crate) fn http_error(notifier: &str, answer: &Answer<'_>) -> NotifyError {
     NotifyError::Http {
         notifier: notifier.to_owned(),
@@ -119,6 +148,7 @@ pub(crate) fn http_error(notifier: &str, answer: &Answer<'_>) -> NotifyError {
 }
 
 /// `Retry-After` in seconds (integer or decimal); HTTP dates are ignored.
+#[cfg(feature = "http")]
 pub(crate) fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     let secs: f64 = value.parse().ok()?;
@@ -126,6 +156,7 @@ pub(crate) fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// Sends the request `build` makes, retrying as `settings` say and as `judge` decides.
+#[cfg(feature = "http")]
 pub(crate) async fn send(
     notifier: &str,
     settings: &HttpSettings,
@@ -163,7 +194,7 @@ pub(crate) async fn send(
                 None,
                 NotifyError::Transport {
                     notifier: notifier.to_owned(),
-                    source: e.without_url(),
+                    source: Box::new(e.without_url()),
                 },
             ),
         };
@@ -187,6 +218,7 @@ pub(crate) async fn send(
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "http")]
     use reqwest::header::HeaderValue;
 
     #[test]
@@ -198,6 +230,7 @@ mod tests {
         assert_eq!(s.backoff_after(u32::MAX), Duration::from_secs(5));
     }
 
+    #[cfg(feature = "http")]
     #[test]
     fn retry_after_parsing() {
         let mut h = HeaderMap::new();

@@ -10,15 +10,19 @@
 //! after a lost answer cannot send the message twice; LINE answers such a retry with 409,
 //! which counts as delivered.
 
-use reqwest::Client;
 use serde_json::{Value, json};
 
 use super::buttons::{answer_value, cut, label, utf16_len};
-use super::http::{self, HttpSettings};
-use super::{Notifier, NotifyError};
 use crate::message::PmMessage;
-use crate::secret::Secret;
+#[cfg(feature = "http")]
+use {
+    super::http::{self, HttpSettings},
+    super::{Notifier, NotifyError},
+    crate::secret::Secret,
+    reqwest::Client,
+};
 
+#[cfg(feature = "http")]
 const NAME: &str = "line";
 /// The real API; override it for tests with [`LineNotifier::with_api_base`].
 pub const LINE_API_BASE: &str = "https://api.line.me";
@@ -31,7 +35,8 @@ const QUICK_REPLY_MAX: usize = 13;
 const LABEL_MAX: usize = 20;
 const DISPLAY_TEXT_MAX: usize = 300;
 
-/// Pushes PM messages to a LINE user, group or room.
+/// Pushes PM messages to a LINE user, group or room. Needs the `http` feature.
+#[cfg(feature = "http")]
 #[derive(Debug, Clone)]
 pub struct LineNotifier {
     token: Secret,
@@ -41,6 +46,7 @@ pub struct LineNotifier {
     settings: HttpSettings,
 }
 
+#[cfg(feature = "http")]
 impl LineNotifier {
     /// A notifier with this channel access token, pushing to `to` (a user, group or room id).
     pub fn new(
@@ -78,10 +84,12 @@ impl LineNotifier {
     }
 }
 
+#[cfg(feature = "http")]
 fn endpoint(base: &str) -> String {
     format!("{}/v2/bot/message/push", base.trim().trim_end_matches('/'))
 }
 
+#[cfg(feature = "http")]
 impl Notifier for LineNotifier {
     fn name(&self) -> &str {
         NAME
@@ -156,6 +164,7 @@ fn text(msg: &PmMessage) -> String {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "http")]
     #[test]
     fn config_errors_and_redaction() {
         assert!(LineNotifier::new(Secret::new(""), "U1", HttpSettings::default()).is_err());

@@ -4,6 +4,7 @@ mod buttons;
 mod config;
 mod console;
 mod discord;
+#[cfg(feature = "http")]
 mod hmac;
 mod http;
 mod line;
@@ -19,11 +20,15 @@ use tokio::task::JoinSet;
 
 pub use config::{DiscordConfig, LineConfig, NotifyConfig, SlackConfig, WebhookConfig};
 pub use console::ConsoleNotifier;
-pub use discord::{DiscordNotifier, discord_payload};
+pub use discord::discord_payload;
 pub use http::HttpSettings;
-pub use line::{LINE_API_BASE, LineNotifier, line_payload};
-pub use slack::{SlackNotifier, slack_payload};
-pub use webhook::{SIGNATURE_HEADER, WebhookNotifier};
+pub use line::{LINE_API_BASE, line_payload};
+pub use slack::slack_payload;
+pub use webhook::SIGNATURE_HEADER;
+#[cfg(feature = "http")]
+pub use {
+    discord::DiscordNotifier, line::LineNotifier, slack::SlackNotifier, webhook::WebhookNotifier,
+};
 
 use crate::advisor::BoxFuture;
 use crate::message::PmMessage;
@@ -103,9 +108,9 @@ pub enum NotifyError {
     Transport {
         /// The notifier.
         notifier: String,
-        /// The HTTP client's error.
+        /// The HTTP client's error (boxed, so no HTTP client's type is part of this API).
         #[source]
-        source: reqwest::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// Writing to the console failed.
     #[error("{notifier}: cannot write")]

@@ -6,15 +6,19 @@
 //! with Interactivity turned on; the text and the `orch msg answer` hint still say how to
 //! answer where buttons are not shown or not wired up.
 
-use reqwest::Client;
 use serde_json::{Value, json};
 
 use super::buttons::{answer_value, cut, label};
-use super::http::{self, HttpSettings};
-use super::{Notifier, NotifyError};
 use crate::message::{PmMessage, truncate};
-use crate::secret::Secret;
+#[cfg(feature = "http")]
+use {
+    super::http::{self, HttpSettings},
+    super::{Notifier, NotifyError},
+    crate::secret::Secret,
+    reqwest::Client,
+};
 
+#[cfg(feature = "http")]
 const NAME: &str = "slack";
 /// Block Kit limits: header text, section text.
 const HEADER_MAX: usize = 150;
@@ -24,7 +28,8 @@ const SECTION_MAX: usize = 3000;
 const BUTTON_TEXT_MAX: usize = 75;
 const ACTIONS_MAX: usize = 25;
 
-/// Posts PM messages to a Slack incoming webhook.
+/// Posts PM messages to a Slack incoming webhook. Needs the `http` feature.
+#[cfg(feature = "http")]
 #[derive(Debug, Clone)]
 pub struct SlackNotifier {
     url: Secret,
@@ -32,6 +37,7 @@ pub struct SlackNotifier {
     settings: HttpSettings,
 }
 
+#[cfg(feature = "http")]
 impl SlackNotifier {
     /// A notifier for this webhook URL (`https://hooks.slack.com/services/…`).
     pub fn new(url: Secret, settings: HttpSettings) -> Result<SlackNotifier, NotifyError> {
@@ -44,6 +50,7 @@ impl SlackNotifier {
     }
 }
 
+#[cfg(feature = "http")]
 impl Notifier for SlackNotifier {
     fn name(&self) -> &str {
         NAME
@@ -166,6 +173,7 @@ mod tests {
         assert_eq!(escape("a < b && c > d"), "a &lt; b &amp;&amp; c &gt; d");
     }
 
+    #[cfg(feature = "http")]
     #[test]
     fn debug_hides_the_url() {
         let n = SlackNotifier::new(

@@ -3,21 +3,25 @@
 //! body>` (the same scheme as GitHub's `X-Hub-Signature-256`), so the receiver can check
 //! that the message came from orch.
 
-use reqwest::Client;
-use reqwest::header::CONTENT_TYPE;
+#[cfg(feature = "http")]
+use {
+    super::hmac::hmac_sha256,
+    super::http::{self, HttpSettings},
+    super::{Notifier, NotifyError},
+    crate::failure::hex,
+    crate::message::PmMessage,
+    crate::secret::Secret,
+    reqwest::Client,
+    reqwest::header::CONTENT_TYPE,
+};
 
-use super::hmac::hmac_sha256;
-use super::http::{self, HttpSettings};
-use super::{Notifier, NotifyError};
-use crate::failure::hex;
-use crate::message::PmMessage;
-use crate::secret::Secret;
-
+#[cfg(feature = "http")]
 const NAME: &str = "webhook";
 /// The signature header.
 pub const SIGNATURE_HEADER: &str = "X-Orch-Signature-256";
 
-/// Posts PM messages as JSON to any URL.
+/// Posts PM messages as JSON to any URL. Needs the `http` feature.
+#[cfg(feature = "http")]
 #[derive(Debug, Clone)]
 pub struct WebhookNotifier {
     url: Secret,
@@ -26,6 +30,7 @@ pub struct WebhookNotifier {
     settings: HttpSettings,
 }
 
+#[cfg(feature = "http")]
 impl WebhookNotifier {
     /// A notifier for this URL; with `secret`, bodies are signed.
     pub fn new(
@@ -48,6 +53,7 @@ impl WebhookNotifier {
     }
 }
 
+#[cfg(feature = "http")]
 impl Notifier for WebhookNotifier {
     fn name(&self) -> &str {
         NAME

@@ -2,10 +2,12 @@
 //! answer buttons), lifecycle properties, the escalation-loop regression, and the library
 //! side of `orch msg`.
 
+#[cfg(feature = "http")]
 mod buttons;
 mod cli;
 mod incident;
 mod lifecycle;
+#[cfg(feature = "http")]
 mod notifiers;
 
 use orch_core::TaskId;

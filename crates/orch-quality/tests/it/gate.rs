@@ -22,7 +22,7 @@ struct Fixed {
 
 impl Check for Fixed {
     fn dimension(&self) -> Dimension {
-        self.result.dimension
+        self.result.dimension.clone()
     }
     fn applies(&self, _: &ProjectInfo) -> bool {
         true

@@ -128,7 +128,7 @@ fn go_without_go_is_skipped_never_scored() {
         Dimension::Lint,
         Dimension::Tests,
     ] {
-        let status = &r.dimension(d).unwrap().status;
+        let status = &r.dimension(&d).unwrap().status;
         assert!(
             matches!(status, CheckStatus::Skipped { reason } if reason.contains("Go is not installed")),
             "{d}: {status:?}"

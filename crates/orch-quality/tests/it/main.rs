@@ -4,6 +4,7 @@
 // Tests change one setting at a time from the defaults; that reads better as assignments.
 #![allow(clippy::field_reassign_with_default)]
 
+mod custom;
 mod gate;
 mod javascript;
 mod python;

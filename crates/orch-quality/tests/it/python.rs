@@ -38,7 +38,7 @@ fn clean_project_passes_every_dimension_that_applies() {
         Dimension::Documentation,
     ] {
         assert_eq!(
-            r.dimension(d).unwrap().status.word(),
+            r.dimension(&d).unwrap().status.word(),
             "passed",
             "{d}: {}",
             summary(&r)

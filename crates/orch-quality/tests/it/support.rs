@@ -104,7 +104,7 @@ pub fn python_tools_or_skip() -> bool {
 #[track_caller]
 pub fn caught_by(report: &QualityReport, dimension: Dimension, needle: &str) {
     let r = report
-        .dimension(dimension)
+        .dimension(&dimension)
         .unwrap_or_else(|| panic!("{dimension} not evaluated"));
     assert!(!report.passed, "the gate must fail: {}", summary(report));
     assert_eq!(

@@ -169,7 +169,7 @@ fn python_files_without_a_manifest_are_checked_as_python() {
         orch_quality::Dimension::Lint,
     ] {
         assert!(
-            report.dimension(d).unwrap().status.ran(),
+            report.dimension(&d).unwrap().status.ran(),
             "{d} must run: {}",
             summary(&report)
         );

@@ -8,6 +8,7 @@ mod plain;
 pub use claude::ClaudeCode;
 pub use codex::Codex;
 pub use gemini::Gemini;
+pub(crate) use plain::PlainCommand;
 pub use plain::{Aider, CUSTOM_PLACEHOLDERS, CustomCommand};
 
 use crate::agent::AgentEvent;

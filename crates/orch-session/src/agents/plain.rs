@@ -33,6 +33,34 @@ fn exit_code_outcome(end: &SessionEnd) -> AgentOutcome {
     }
 }
 
+/// How [`crate::SessionPool::run`] reads a plain command: every non-blank line is an
+/// [`AgentEvent::Output`], the exit code decides. Not an agent: it has no command of its
+/// own (the [`crate::SessionRequest`] carries it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PlainCommand;
+
+impl Agent for PlainCommand {
+    fn name(&self) -> &'static str {
+        "command"
+    }
+
+    fn command(&self, _req: &AgentRequest) -> Result<CommandSpec, AgentError> {
+        Err(AgentError::Unsupported {
+            agent: "command",
+            problem: "a plain command comes with its SessionRequest, not from an AgentRequest"
+                .into(),
+        })
+    }
+
+    fn parse_line(&self, line: &str) -> Vec<AgentEvent> {
+        plain_line(line)
+    }
+
+    fn outcome(&self, end: &SessionEnd, _events: &[AgentEvent]) -> AgentOutcome {
+        exit_code_outcome(end)
+    }
+}
+
 /// The Aider adapter.
 ///
 /// Runs `aider --message-file <instructions> --yes-always --no-pretty --no-stream

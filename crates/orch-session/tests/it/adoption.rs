@@ -37,15 +37,16 @@ async fn start_then_lose_it(env: &Env) -> orch_session::SessionHandle {
     // Start through the backend directly with the adapter's command, as the pool would,
     // so no supervisor of the first orchestrator outlives it.
     let agent = fake_claude();
-    let id = uuid::Uuid::new_v4();
-    req.session_id = Some(id.to_string());
+    let spec = orch_session::SpawnSpec::new(
+        req.cwd.clone(),
+        orch_session::CommandSpec::new(["true"]),
+        env.log("TASK-AD-001"),
+    )
+    .with_task(req.task.clone());
+    req.session_id = Some(spec.id.to_string());
     let spec = orch_session::SpawnSpec {
-        id,
-        task: req.task.clone(),
-        cwd: req.cwd.clone(),
         command: orch_session::Agent::command(agent.as_ref(), &req).unwrap(),
-        log_path: env.log("TASK-AD-001"),
-        log_limit: None,
+        ..spec
     };
     let handle = first_backend.spawn(&spec).await.unwrap();
     let log = handle.log_path.clone();
@@ -102,7 +103,7 @@ async fn adopt_and_finish(env: Env) {
     // …but only new output was published.
     let mut texts = Vec::new();
     let mut adopted = false;
-    while let Ok(e) = events.try_recv() {
+    while let Some(e) = events.try_recv() {
         match e {
             SessionEvent::Output {
                 event: AgentEvent::Text { text },

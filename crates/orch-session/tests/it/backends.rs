@@ -60,7 +60,7 @@ async fn output_and_exit_status_are_recorded(env: Env) {
 
 fn spec_with_id(spec: &orch_session::SpawnSpec) -> orch_session::SpawnSpec {
     let mut s = spec.clone();
-    s.id = uuid::Uuid::new_v4();
+    s.id = orch_session::SessionId::random();
     s
 }
 

@@ -4,6 +4,7 @@
 mod adoption;
 mod agents;
 mod backends;
+mod commands;
 mod manage;
 mod pool;
 mod sandbox;

@@ -92,8 +92,8 @@ async fn ambiguous_prefixes_are_refused(env: Env) {
     // Two sessions whose ids share a prefix.
     let mut a = env.spec("TASK-Z-001", &["sleep", "30"]);
     let mut b = env.spec("TASK-Z-002", &["sleep", "30"]);
-    a.id = uuid::Uuid::parse_str("abcd0000-0000-4000-8000-000000000001").unwrap();
-    b.id = uuid::Uuid::parse_str("abcd0000-0000-4000-8000-000000000002").unwrap();
+    a.id = "abcd0000-0000-4000-8000-000000000001".parse().unwrap();
+    b.id = "abcd0000-0000-4000-8000-000000000002".parse().unwrap();
     let ha = env.backend.spawn(&a).await.unwrap();
     let hb = env.backend.spawn(&b).await.unwrap();
     let s = sessions(&env);

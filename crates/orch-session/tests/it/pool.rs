@@ -88,7 +88,7 @@ async fn fake_claude_edits_and_commits(env: Env) {
 
     // Events: Started first, Exited last, Output in between.
     let mut seen = Vec::new();
-    while let Ok(e) = events.try_recv() {
+    while let Some(e) = events.try_recv() {
         seen.push(e);
     }
     assert!(matches!(
@@ -205,7 +205,7 @@ async fn wall_clock_timeout_leaves_no_process(env: Env) {
     );
     assert!(!alive(child), "the agent's child survived the timeout");
     let mut timed_out = false;
-    while let Ok(e) = events.try_recv() {
+    while let Some(e) = events.try_recv() {
         timed_out |= matches!(e, SessionEvent::TimedOut { .. });
     }
     assert!(timed_out);
@@ -239,7 +239,7 @@ async fn idle_timeout_catches_a_permission_prompt(env: Env) {
     ), "{:?}", report.events);
     assert!(eventually(Duration::from_secs(2), || group_members(pgid).is_empty()).await);
     let mut idle = false;
-    while let Ok(e) = events.try_recv() {
+    while let Some(e) = events.try_recv() {
         idle |= matches!(e, SessionEvent::Idle { idle_ms, .. } if idle_ms >= 500);
     }
     assert!(idle);
@@ -275,7 +275,7 @@ async fn at_most_n_at_once(env: Env) {
         assert_eq!(j.await.unwrap().outcome, AgentOutcome::Succeeded);
     }
     let (mut now, mut max, mut started) = (0i32, 0i32, 0);
-    while let Ok(e) = events.try_recv() {
+    while let Some(e) = events.try_recv() {
         match e {
             SessionEvent::Started { .. } => {
                 now += 1;

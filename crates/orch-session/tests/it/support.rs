@@ -89,11 +89,11 @@ impl Env {
 
     pub fn spec(&self, task: &str, argv: &[&str]) -> SpawnSpec {
         SpawnSpec::new(
-            TaskId::new(task).unwrap(),
             self.work(),
             CommandSpec::new(argv.iter().copied()),
             self.log(task),
         )
+        .with_task(TaskId::new(task).unwrap())
     }
 
     pub fn pool(&self, config: PoolConfig) -> SessionPool {

@@ -363,7 +363,9 @@ fn open_from_inside_a_worktree_finds_the_main_repository() {
     let repo = TempRepo::new();
     let mgr = manager(&repo);
     let wt = create_pinned(&mgr, &repo, "T-1");
-    let inner = WorktreeManager::open(&wt.path, &RepoConfig::default()).unwrap();
+    let inner = WorktreeManager::open(&wt.path, &RepoConfig::default())
+        .unwrap()
+        .with_naming(orch_naming());
     assert_eq!(inner.repo_root(), repo.path().canonicalize().unwrap());
     assert_eq!(inner.worktree_root(), mgr.worktree_root());
     assert_eq!(inner.list().unwrap().len(), 1);

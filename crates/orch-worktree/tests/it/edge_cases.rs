@@ -209,7 +209,8 @@ fn paths_with_spaces_and_non_ascii_characters() {
             ..RepoConfig::default()
         },
     )
-    .unwrap();
+    .unwrap()
+    .with_naming(orch_naming());
     let t = task("T-1");
     let wt = mgr.create(&t, &TaskBase::BaseBranch).unwrap();
     assert!(wt.path.ends_with("my repo ü/work trees ñ/T-1"));

@@ -10,6 +10,7 @@ use crate::support::*;
 fn isolated(repo: &orch_testutils::TempRepo) -> WorktreeManager {
     WorktreeManager::open(repo.path(), &RepoConfig::default())
         .unwrap()
+        .with_naming(orch_naming())
         .with_isolation(true)
 }
 

@@ -10,4 +10,5 @@ mod inspect;
 mod isolation;
 mod lifecycle;
 mod merge;
+mod naming;
 mod support;

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use orch_core::{EpicId, RepoConfig, TaskId};
 use orch_testutils::TempRepo;
-use orch_worktree::{TaskBase, TaskWorktree, WorktreeManager};
+use orch_worktree::{Naming, TaskBase, TaskWorktree, WorktreeManager};
 
 pub fn task(id: &str) -> TaskId {
     TaskId::new(id).unwrap()
@@ -14,12 +14,20 @@ pub fn epic(id: &str) -> EpicId {
     EpicId::new(id).unwrap()
 }
 
+/// orch's own naming (`orch/task/<TASK>`, `orch/epic/<EPIC>`), which most tests check
+/// against; `naming.rs` covers the default and custom namings.
+pub fn orch_naming() -> Naming {
+    Naming::new("orch/task/", "orch/epic/").unwrap()
+}
+
 pub fn manager(repo: &TempRepo) -> WorktreeManager {
-    WorktreeManager::open(repo.path(), &RepoConfig::default()).unwrap()
+    manager_with(repo, RepoConfig::default())
 }
 
 pub fn manager_with(repo: &TempRepo, config: RepoConfig) -> WorktreeManager {
-    WorktreeManager::open(repo.path(), &config).unwrap()
+    WorktreeManager::open(repo.path(), &config)
+        .unwrap()
+        .with_naming(orch_naming())
 }
 
 /// Runs git in `dir` (any directory) with the repository's hermetic environment.

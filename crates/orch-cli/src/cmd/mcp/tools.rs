@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orch_core::{EpicId, TaskId, TaskStatus, exit_code};
-use orch_quality::Dimension;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde_json::{Value, json};
 
@@ -103,7 +102,8 @@ fn task_field(about: &'static str) -> Field {
 /// Every tool, in the order a client lists them.
 pub fn all() -> Vec<Spec> {
     let statuses: Vec<&'static str> = TaskStatus::ALL.iter().map(|s| s.as_str()).collect();
-    let dimensions: Vec<&'static str> = Dimension::ALL.iter().map(|d| d.name()).collect();
+    // The eight built-in dimensions; custom ones (`[quality.custom]`) are per project.
+    let dimensions: Vec<&'static str> = orch_core::QUALITY_DIMENSIONS.to_vec();
     let spec = |name, title, effect, timeout, about: &str, fields| Spec {
         name,
         title,
@@ -305,17 +305,22 @@ pub fn all() -> Vec<Spec> {
             "Quality gate",
             Effect::Writes,
             LONG,
-            "Run the 8-dimension quality gate (syntax, types, lint, security, tests, performance, \
-             documentation, integration) on a directory of the project (`orch quality PATH \
-             --json`) and return the report; a failed gate is a report with passed false. It \
-             runs the project's own checkers and tests there, which may write build output.",
+            "Run the quality gate (syntax, types, lint, security, tests, performance, \
+             documentation, integration, and the project's custom dimensions of \
+             [quality.custom]) on a directory of the project (`orch quality PATH --json`) and \
+             return the report; a failed gate is a report with passed false. It runs the \
+             project's own checkers and tests there, which may write build output.",
             vec![
                 field(
                     "path",
                     Kind::Text(4096),
                     "Directory inside the project, relative to its root (default: the root).",
                 ),
-                field("only", Kind::ListOf(dimensions), "Only these dimensions."),
+                field(
+                    "only",
+                    Kind::ListOf(dimensions),
+                    "Only these built-in dimensions.",
+                ),
                 field(
                     "base",
                     Kind::Text(200),

@@ -44,7 +44,15 @@ pub fn run(start: &Path, dir_given: bool, args: &VerifyArgs) -> CliResult {
         _ => start.to_owned(),
     };
     // A hook must never block on a typo of its own: exit 5, not 2.
-    let only = crate::cmd::quality::parse_dimensions(&args.only, exit_code::INVALID_INPUT)?;
+    // Custom dimensions of `[quality.custom]` may be selected too (a broken configuration
+    // is reported by the evaluation itself).
+    let quality = RepoPaths::discover(&start)
+        .ok()
+        .and_then(|repo| repo.config().ok())
+        .map(|config| config.quality)
+        .unwrap_or_default();
+    let only =
+        crate::cmd::quality::parse_dimensions(&args.only, &quality, exit_code::INVALID_INPUT)?;
     let tree = git::tree_at(&start)?;
     let base = git::resolve_base(&tree.root, args.base.as_deref())?;
     let changed = git::changed_files(&tree.root, &base.commit)?;
