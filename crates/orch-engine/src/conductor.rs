@@ -272,7 +272,7 @@ impl Conductor {
 
     async fn run_loop(&mut self) -> Result<RunOutcome, EngineError> {
         if let Some(warning) = self.options.sandbox_warning.clone() {
-            tracing::debug!("{warning}");
+            tracing::warn!("{warning}");
             self.note(format!("warning: {warning}"));
         }
         // A stop asked for while no run was going is not this run's.
