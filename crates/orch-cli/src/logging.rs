@@ -187,18 +187,30 @@ fn create(logs: &Path, detached: Option<&Path>) -> io::Result<(PathBuf, std::fs:
             return Ok((path, file));
         }
     }
+    create_stamped(logs, "trace.log")
+}
+
+/// Creates `run-<UTC time>.<suffix>` in `dir` (made if missing), with `-N` before the
+/// suffix when that name is taken: the detached run's output log and the trace log of a run
+/// are named alike, so that one run's files sort together.
+pub(crate) fn create_stamped(dir: &Path, suffix: &str) -> io::Result<(PathBuf, std::fs::File)> {
+    std::fs::create_dir_all(dir)?;
     let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
     let stamp = time::OffsetDateTime::now_utc()
         .format(format)
         .unwrap_or_else(|_| "now".to_owned());
     for n in 0..100 {
         let name = if n == 0 {
-            format!("run-{stamp}.trace.log")
+            format!("run-{stamp}.{suffix}")
         } else {
-            format!("run-{stamp}-{n}.trace.log")
+            format!("run-{stamp}-{n}.{suffix}")
         };
-        let path = logs.join(name);
-        match open(&path) {
+        let path = dir.join(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
             Ok(file) => return Ok((path, file)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),

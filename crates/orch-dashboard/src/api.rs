@@ -87,16 +87,13 @@ pub(crate) async fn state(State(shared): State<Arc<Shared>>) -> Api<views::State
     let configured = orch_core::Config::load(&shared.orch_dir.join("orch.toml"))
         .ok()
         .and_then(|c| c.budget.run_usd);
-    let mut view = shared.with_store(|s| Ok(views::state(s, now())?)).await?;
-    let raised = shared
-        .with_store(|s| Ok(s.meta("engine.budget.raised")?))
-        .await?
-        .and_then(|json| serde_json::from_str::<HashMap<String, f64>>(&json).ok())
-        .and_then(|m| m.get("run").copied());
-    view.budget_usd = match (configured, raised) {
-        (Some(c), Some(r)) => Some(c.max(r)),
-        (c, r) => c.or(r),
-    };
+    let view = shared
+        .with_store(move |s| {
+            let mut view = views::state(s, now())?;
+            view.budget_usd = s.run_budget(configured)?;
+            Ok(view)
+        })
+        .await?;
     Ok(Json(view))
 }
 
@@ -331,6 +328,20 @@ struct AnswerBody {
 /// Longest note kept with an answer.
 pub(crate) const MAX_NOTE_CHARS: usize = 4000;
 
+/// A note from a request: trimmed, empty as none, at most [`MAX_NOTE_CHARS`].
+pub(crate) fn note_of(note: Option<String>) -> Result<Option<String>, ApiError> {
+    let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if note
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS)
+    {
+        return Err(ApiError::bad_request(format!(
+            "the note is longer than {MAX_NOTE_CHARS} characters"
+        )));
+    }
+    Ok(note)
+}
+
 /// 415 unless the body is declared `application/json` (a form post from another site
 /// cannot be).
 pub(crate) fn require_json(headers: &HeaderMap, what: &str) -> Result<(), ApiError> {
@@ -365,18 +376,7 @@ pub(crate) async fn answer(
             "the body must be {{\"option\": \"A\", \"note\": \"…\"}}: {e}"
         ))
     })?;
-    let note = body
-        .note
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty());
-    if note
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS)
-    {
-        return Err(ApiError::bad_request(format!(
-            "the note is longer than {MAX_NOTE_CHARS} characters"
-        )));
-    }
+    let note = note_of(body.note)?;
     let answered = shared
         .with_store(move |store| {
             let loaded = views::stored_messages(store)?;

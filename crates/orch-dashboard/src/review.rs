@@ -15,7 +15,6 @@ use orch_store::ReviewVerdict;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::MAX_NOTE_CHARS;
 use crate::error::ApiError;
 use crate::server::Shared;
 
@@ -132,18 +131,7 @@ pub(crate) async fn decide(
             )));
         }
     };
-    let note = body
-        .note
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty());
-    if note
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS)
-    {
-        return Err(ApiError::bad_request(format!(
-            "the note is longer than {MAX_NOTE_CHARS} characters"
-        )));
-    }
+    let note = crate::api::note_of(body.note)?;
     if verdict == ReviewVerdict::Rejected && note.is_none() {
         return Err(ApiError::bad_request(
             "a rejection needs a note: it is what the next attempt is told to change",

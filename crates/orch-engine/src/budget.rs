@@ -12,9 +12,6 @@ use orch_escalation::{Action, DecisionOption, FailureContext, FailureKind};
 use orch_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 
-/// Store key of limits raised by a human's answer (`scope key → dollars`).
-const RAISED_KEY: &str = "engine.budget.raised";
-
 /// Where spending stands, for reports and the dashboard.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BudgetReport {
@@ -58,10 +55,7 @@ impl Budgets {
         config: BudgetConfig,
         max_cost: Option<f64>,
     ) -> Result<Budgets, StoreError> {
-        let raised = store
-            .meta(RAISED_KEY)?
-            .and_then(|json| serde_json::from_str(&json).ok())
-            .unwrap_or_default();
+        let raised = store.raised_budgets()?;
         let mut budgets = Budgets {
             config,
             raised,
@@ -184,8 +178,7 @@ impl Budgets {
         }
         self.raised.insert(key.to_owned(), usd);
         self.asked.remove(key);
-        let json = serde_json::to_string(&self.raised).expect("limits serialize");
-        store.set_meta(RAISED_KEY, &json)
+        store.set_raised_budgets(&self.raised)
     }
 
     /// The report for the end of a run.

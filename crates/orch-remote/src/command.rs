@@ -263,7 +263,7 @@ fn status(store: &Store, budget: Option<f64>) -> Result<String, StoreError> {
     let reviews = count(TaskStatus::AwaitingReview);
     let spend = Spend {
         spent_usd: summary.spent_usd,
-        limit_usd: budget,
+        limit_usd: store.run_budget(budget)?,
     };
     let mut out = format!("{}\n", plan.name);
     out.push_str(&match summary.current_wave {

@@ -74,3 +74,36 @@ impl Store {
         self.set_meta(STOP, "")
     }
 }
+
+/// Spending limits a human raised (answering a budget question), by scope key (`run`,
+/// `epic:E`, `task:T`), in US dollars.
+const RAISED_BUDGETS: &str = "engine.budget.raised";
+
+impl Store {
+    /// The limits raised so far (empty when none was, or the record is unreadable).
+    pub fn raised_budgets(&self) -> Result<std::collections::BTreeMap<String, f64>, StoreError> {
+        Ok(self
+            .meta(RAISED_BUDGETS)?
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default())
+    }
+
+    /// Records the raised limits.
+    pub fn set_raised_budgets(
+        &mut self,
+        raised: &std::collections::BTreeMap<String, f64>,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(raised).expect("limits serialize");
+        self.set_meta(RAISED_BUDGETS, &json)
+    }
+
+    /// The run's limit in force: `configured` (`[budget] run_usd`), or what a human raised
+    /// it to, whichever is higher.
+    pub fn run_budget(&self, configured: Option<f64>) -> Result<Option<f64>, StoreError> {
+        let raised = self.raised_budgets()?.get("run").copied();
+        Ok(match (configured, raised) {
+            (Some(c), Some(r)) => Some(c.max(r)),
+            (c, r) => c.or(r),
+        })
+    }
+}

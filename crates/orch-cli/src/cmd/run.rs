@@ -270,7 +270,9 @@ fn detach(repo: &RepoPaths, args: &RunArgs) -> CliResult {
         return Err(stop::lease_held(&lease));
     }
     let exe = std::env::current_exe().map_err(|e| CliError::io("the orch executable", e))?;
-    let (log, file) = new_run_log(&repo.orch_dir().join("logs"))?;
+    let logs = repo.orch_dir().join("logs");
+    let (log, file) = crate::logging::create_stamped(&logs, "log")
+        .map_err(|e| CliError::io(logs.display(), e))?;
     let err_file = file
         .try_clone()
         .map_err(|e| CliError::io(log.display(), e))?;
@@ -334,36 +336,6 @@ fn detached_args(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi
         }
     }
     out
-}
-
-/// Creates `.orch/logs/run-<UTC time>.log` (with a suffix if that name is taken).
-fn new_run_log(dir: &std::path::Path) -> CliResult<(std::path::PathBuf, std::fs::File)> {
-    std::fs::create_dir_all(dir).map_err(|e| CliError::io(dir.display(), e))?;
-    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    let stamp = time::OffsetDateTime::now_utc()
-        .format(format)
-        .unwrap_or_else(|_| "now".to_owned());
-    for n in 0..100 {
-        let name = if n == 0 {
-            format!("run-{stamp}.log")
-        } else {
-            format!("run-{stamp}-{n}.log")
-        };
-        let path = dir.join(name);
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(file) => return Ok((path, file)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(CliError::io(path.display(), e)),
-        }
-    }
-    Err(CliError::new(
-        exit_code::FAILURE,
-        format!("cannot create a run log in {}", dir.display()),
-    ))
 }
 
 /// The detached run ended before it was reported started: its log's end goes to stderr,

@@ -22,18 +22,7 @@ struct StatusView<'a> {
 /// The run limit in force: `[budget] run_usd`, or what a human raised it to.
 fn run_limit(repo: &RepoPaths, store: &orch_store::Store) -> Option<f64> {
     let configured = repo.config().ok().and_then(|c| c.budget.run_usd);
-    let raised = store
-        .meta("engine.budget.raised")
-        .ok()
-        .flatten()
-        .and_then(|json| {
-            serde_json::from_str::<std::collections::BTreeMap<String, f64>>(&json).ok()
-        })
-        .and_then(|m| m.get("run").copied());
-    match (configured, raised) {
-        (Some(c), Some(r)) => Some(c.max(r)),
-        (c, r) => c.or(r),
-    }
+    store.run_budget(configured).ok().flatten()
 }
 
 pub fn run(repo: &RepoPaths, args: &StatusArgs) -> CliResult {
