@@ -195,12 +195,6 @@ impl Conductor {
             .collect();
         let removed = tokio::task::spawn_blocking(move || {
             let mut problems = Vec::new();
-            // A runner killed while it created or removed a worktree can leave git's record
-            // of it without the directory (or a half-made one): nobody else runs now, so
-            // vanished and interrupted worktrees are cleared before anything is reused.
-            if let Err(e) = worktrees.prune(&orch_worktree::PruneOptions::new()) {
-                problems.push(format!("pruning left-over worktrees: {e}"));
-            }
             for info in worktrees.list().unwrap_or_default() {
                 if finished.contains(&info.task)
                     && let Err(e) = crate::worker::discard_worktree(&worktrees, &info.task)
