@@ -40,6 +40,7 @@
 #![deny(missing_docs)]
 
 mod agents;
+mod board;
 mod budget;
 mod clock;
 mod config;
@@ -55,6 +56,7 @@ mod status;
 mod terminal;
 
 pub use agents::{AgentTables, AgentsConfig, CLAUDE_PERMISSION_MODES, ClaudeAgentConfig};
+pub use board::TaskBoard;
 pub use budget::{BudgetConfig, Spend};
 pub use clock::{Clock, SystemClock};
 pub use config::{

@@ -13,6 +13,7 @@ const app = {
   lastSeq: 0,           // newest event seen: a reconnect resumes after it
   selected: null,       // task id shown in the detail panel
   tasks: new Map(),     // id -> row
+  tasksSeq: 0,          // the event the task list is up to date with: deltas start there
   socket: null,
   retryMs: 500,
   refreshTimer: null,
@@ -133,9 +134,8 @@ function renderTasks(epics) {
     return;
   }
   for (const epic of epics) {
-    const done = epic.tasks.filter((t) => t.status === "completed").length;
     root.append(el("div", { class: "epic" }, `${epic.id} · ${epic.name} `,
-      el("span", { class: "muted" }, `${done}/${epic.tasks.length}`)));
+      el("span", { class: "muted", dataset: { epicDone: epic.id } })));
     const body = el("tbody");
     for (const t of epic.tasks) {
       app.tasks.set(t.id, t);
@@ -156,7 +156,23 @@ function renderTasks(epics) {
         .map((h, i) => el("th", { class: i >= 3 ? "num" : null }, h)))),
       body));
   }
+  countDone();
   renderGraph(epics);
+}
+
+// The "done/total" beside each epic's name, from the rows as they are now.
+function countDone() {
+  const counts = new Map();
+  for (const t of app.tasks.values()) {
+    const c = counts.get(t.epic) || [0, 0];
+    c[0] += t.status === "completed" ? 1 : 0;
+    c[1] += 1;
+    counts.set(t.epic, c);
+  }
+  for (const span of document.querySelectorAll("[data-epic-done]")) {
+    const [done, total] = counts.get(span.dataset.epicDone) || [0, 0];
+    span.textContent = `${done}/${total}`;
+  }
 }
 
 // ---- dependency graph: one column per wave, edges from dependency to dependent ------------
@@ -508,26 +524,35 @@ async function decideReview(task, verdict, note, button, status) {
 // ---- refresh and the live feed -----------------------------------------------------------
 // What the next refresh reads again. The header is cheap and always read; the task list
 // and the messages only when an event says they changed.
-const stale = { tasks: true, messages: true, reviews: true };
+// The whole task list is read once (and again only when a delta cannot say what changed,
+// e.g. another plan was imported); after that only the rows an event touched.
+const stale = { tasks: true, taskRows: false, messages: true, reviews: true };
 
 async function refresh() {
-  const wantTasks = stale.tasks, wantMessages = stale.messages, wantReviews = stale.reviews;
-  stale.tasks = stale.messages = stale.reviews = false;
+  const wantTasks = stale.tasks, wantRows = stale.taskRows && !stale.tasks;
+  const wantMessages = stale.messages, wantReviews = stale.reviews;
+  stale.tasks = stale.taskRows = stale.messages = stale.reviews = false;
   try {
-    const [state, tasks, messages, reviews] = await Promise.all([
+    const [state, tasks, changed, messages, reviews] = await Promise.all([
       api("/api/state"),
       wantTasks ? api("/api/tasks") : null,
+      wantRows ? api(`/api/tasks?since=${app.tasksSeq}`) : null,
       wantMessages ? api("/api/messages") : null,
       wantReviews ? api("/api/reviews") : null,
     ]);
     renderState(state);
-    if (tasks) renderTasks(tasks.epics);
+    if (tasks) {
+      renderTasks(tasks.epics);
+      app.tasksSeq = tasks.last_seq;
+    }
+    if (changed) applyChanges(changed);
     if (messages) renderMessages(messages.messages);
     if (reviews) renderReviews(reviews);
     banner(null);
     return state;
   } catch (e) {
     stale.tasks ||= wantTasks;
+    stale.taskRows ||= wantRows;
     stale.messages ||= wantMessages;
     stale.reviews ||= wantReviews;
     banner(e.status === 401 ? "This dashboard needs its token: open the URL `orch dashboard` printed." : `Cannot read the dashboard: ${e.message}`);
@@ -553,32 +578,58 @@ function scheduleRefresh() {
   }, 250);
 }
 
-// A status change is applied in place (table row, graph node): on a plan of thousands of
-// tasks, a burst of them must not re-read and re-draw everything.
+// Changes are applied in place (table row, graph node): on a plan of thousands of tasks, a
+// burst of them must not re-read and re-draw everything.
+function paintTask(task) {
+  const row = document.querySelector(`tr[data-task="${CSS.escape(task.id)}"]`);
+  if (row) {
+    row.dataset.status = task.status;
+    row.children[1].textContent = task.title;
+    row.children[2].replaceChildren(pill(task.status));
+    row.children[4].textContent = task.attempts;
+    row.children[5].textContent = pct(task.quality);
+  }
+  const node = document.querySelector(`.graph [data-node="${CSS.escape(task.id)}"]`);
+  if (node) {
+    node.dataset.status = task.status;
+    node.querySelector("rect").setAttribute("fill", `var(--${task.status})`);
+    node.querySelector("title").textContent = `${task.id}: ${task.title} (${task.status})`;
+  }
+}
+
+// The status an event names, at once; the rest of the row comes with the next delta.
 function applyStatus(id, status) {
   const task = app.tasks.get(id);
   if (!task) { stale.tasks = true; return; }
   task.status = status;
-  const row = document.querySelector(`tr[data-task="${CSS.escape(id)}"]`);
-  if (row) {
-    row.dataset.status = status;
-    row.children[2].replaceChildren(pill(status));
+  paintTask(task);
+  countDone();
+}
+
+// `GET /api/tasks?since=…`: the rows that changed. A row that would move (another wave,
+// epic or dependencies) or is new needs the whole list drawn again.
+function applyChanges(changed) {
+  if (changed.reload) { stale.tasks = true; scheduleRefresh(); return; }
+  for (const row of changed.tasks) {
+    const task = app.tasks.get(row.id);
+    const moved = !task || task.wave !== row.wave || task.epic !== row.epic
+      || task.depends_on.join() !== row.depends_on.join();
+    if (moved) { stale.tasks = true; continue; }
+    Object.assign(task, row);
+    paintTask(task);
   }
-  const node = document.querySelector(`.graph [data-node="${CSS.escape(id)}"]`);
-  if (node) {
-    node.dataset.status = status;
-    node.querySelector("rect").setAttribute("fill", `var(--${status})`);
-    node.querySelector("title").textContent = `${id}: ${task.title} (${status})`;
-  }
+  app.tasksSeq = Math.max(app.tasksSeq, changed.last_seq);
+  countDone();
+  if (stale.tasks) scheduleRefresh();
 }
 
 function invalidate(ev) {
   switch (ev.kind) {
-    case "task_status_changed": applyStatus(ev.task, ev.to); break;
+    case "task_status_changed": applyStatus(ev.task, ev.to); stale.taskRows = true; break;
     case "message_changed": stale.messages = true; break;
     case "review_requested": case "review_decided": stale.reviews = true; break;
-    case "attempt_started": case "attempt_finished": case "merged": case "plan_imported":
-      stale.tasks = true; break;
+    case "attempt_started": case "attempt_finished": case "merged": stale.taskRows = true; break;
+    case "plan_imported": stale.tasks = true; break;
     default: break;
   }
 }

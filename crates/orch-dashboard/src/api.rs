@@ -29,7 +29,7 @@ fn now() -> time::OffsetDateTime {
 }
 
 /// `?a=1&b=2` as a map; `+` and `%XX` decoded.
-fn query_map(raw: Option<&str>) -> HashMap<String, String> {
+pub(crate) fn query_map(raw: Option<&str>) -> HashMap<String, String> {
     raw.unwrap_or_default()
         .split('&')
         .filter(|p| !p.is_empty())
@@ -63,7 +63,11 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// A numeric query parameter: absent gives `default`, junk is a 400.
-fn number(query: &HashMap<String, String>, name: &str, default: u64) -> Result<u64, ApiError> {
+pub(crate) fn number(
+    query: &HashMap<String, String>,
+    name: &str,
+    default: u64,
+) -> Result<u64, ApiError> {
     match query.get(name) {
         None => Ok(default),
         Some(v) => v.parse().map_err(|_| {
@@ -95,11 +99,6 @@ pub(crate) async fn state(State(shared): State<Arc<Shared>>) -> Api<views::State
         })
         .await?;
     Ok(Json(view))
-}
-
-pub(crate) async fn tasks(State(shared): State<Arc<Shared>>) -> Api<Value> {
-    let epics = shared.with_store(|s| Ok(views::tasks(s)?)).await?;
-    Ok(Json(json!({ "epics": epics })))
 }
 
 pub(crate) async fn task(

@@ -8,11 +8,17 @@
 //!   breakdown and the live tail of its log, the dependency graph in status colours, and the
 //!   PM messages with their options, answerable by a click. Its HTML, script and styles are
 //!   compiled in: nothing is built or fetched at run time.
-//! - **the REST API** (JSON, for scripts too): `GET /api/state`, `/api/tasks`,
+//! - **the REST API** (JSON, for scripts too): `GET /api/state`, `/api/tasks` (by epic, with
+//!   the `last_seq` it was read at), `/api/tasks?limit=N[&after=TASK]` (a page of at most
+//!   1,000 rows and the `next` cursor), `/api/tasks?since=SEQ` (only the tasks an event after
+//!   `SEQ` names, or `"reload": true` when the whole list must be read again),
 //!   `/api/tasks/{id}`, `/api/tasks/{id}/log?tail=N[&raw=true][&attempt=N]` (the agent's
 //!   stream-json read as steps, unless raw), `/api/sessions`,
 //!   `/api/messages[?pending=true]`, `/api/messages/{id}`, `/api/events?after=SEQ&limit=N`,
-//!   and `POST /api/messages/{id}/answer` with `{"option": "B", "note": "…"}`.
+//!   and `POST /api/messages/{id}/answer` with `{"option": "B", "note": "…"}`. Answers are
+//!   gzip-compressed for a client that accepts it, and the task list is written as it is
+//!   read, a chunk at a time, so a plan of any size costs a request little memory. The page
+//!   reads the list once, then only deltas.
 //! - **the live feed** (`GET /ws?after=SEQ`): every event of the store's log after `SEQ`,
 //!   one JSON text frame each, in order, then new ones as they are appended, by any process.
 //!   A client that reconnects with the last `seq` it saw misses nothing and sees nothing
@@ -54,6 +60,8 @@ mod guard;
 mod redact;
 mod review;
 mod server;
+mod stream;
+mod tasks;
 mod transcript;
 mod views;
 

@@ -1,6 +1,7 @@
 //! [`Dashboard`]: binds, then serves the page, the REST API and the live feed until told to
 //! stop.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -8,20 +9,24 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header;
+use axum::http::{Extensions, HeaderMap, StatusCode, Version, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use orch_session::Sessions;
 use orch_store::Store;
 use tokio::sync::broadcast;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 
 use crate::config::{DashboardConfig, DashboardError, Token};
 use crate::error::ApiError;
 use crate::feed::{self, Frame};
 use crate::guard::{self, Access};
 use crate::redact::Redactor;
-use crate::{api, assets, review};
+use crate::stream::Redacted;
+use crate::views::QualityCache;
+use crate::{api, assets, review, tasks};
 
 /// What every handler shares.
 #[derive(Debug)]
@@ -34,6 +39,8 @@ pub(crate) struct Shared {
     pub(crate) clients: Arc<tokio::sync::Semaphore>,
     /// The `.orch` directory (the repository is its parent): reviews read diffs there.
     pub(crate) orch_dir: std::path::PathBuf,
+    /// The task list's quality scores, read once per change of the event log.
+    pub(crate) qualities: QualityCache,
 }
 
 impl Shared {
@@ -150,6 +157,7 @@ impl Dashboard {
             redactor: Redactor::from_env([config.token.expose().to_owned()]),
             clients: Arc::new(tokio::sync::Semaphore::new(config.max_clients)),
             orch_dir: config.orch_dir.clone(),
+            qualities: QualityCache::default(),
         });
         let access = Arc::new(Access::new(&config, addr));
         let poller = tokio::spawn(feed::poll(
@@ -187,7 +195,7 @@ fn browsable(mut addr: SocketAddr) -> SocketAddr {
 fn router(shared: Arc<Shared>, access: Arc<Access>) -> Router {
     let api = Router::new()
         .route("/api/state", get(api::state))
-        .route("/api/tasks", get(api::tasks))
+        .route("/api/tasks", get(tasks::tasks))
         .route("/api/tasks/{id}", get(api::task))
         .route("/api/tasks/{id}/log", get(api::task_log))
         .route("/api/sessions", get(api::sessions))
@@ -213,18 +221,35 @@ fn router(shared: Arc<Shared>, access: Arc<Access>) -> Router {
         .merge(api)
         .merge(assets::routes())
         .layer(axum::middleware::from_fn_with_state(access, guard::guard))
+        .layer(compression())
 }
 
-/// Largest API response passed through the redactor (a plan of many thousand tasks).
+/// gzip for every answer whose client accepts it (`Accept-Encoding`), big ones being the
+/// point: the task list of a large plan shrinks about tenfold. Outermost, so that it
+/// compresses what was redacted; never a protocol switch (the WebSocket upgrade has no body
+/// to compress, and is left exactly as it is).
+fn compression() -> CompressionLayer<impl Predicate> {
+    let not_upgrade = |status: StatusCode, _: Version, _: &HeaderMap, _: &Extensions| {
+        status != StatusCode::SWITCHING_PROTOCOLS
+    };
+    CompressionLayer::new().compress_when(DefaultPredicate::new().and(not_upgrade))
+}
+
+/// Largest API response passed through the redactor whole. The biggest, the task list, is
+/// streamed instead and redacted as it is written.
 const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
 
-/// Passes every JSON response through the [`Redactor`].
+/// Passes every JSON response through the [`Redactor`], but for those already redacted
+/// chunk by chunk as they were written ([`Redacted`]).
 async fn redact_responses(
     State(shared): State<Arc<Shared>>,
     request: Request,
     next: Next,
 ) -> Response {
     let response = next.run(request).await;
+    if response.extensions().get::<Redacted>().is_some() {
+        return response;
+    }
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -237,9 +262,14 @@ async fn redact_responses(
         return ApiError::internal("the response was too large to send").into_response();
     };
     let text = String::from_utf8_lossy(&bytes);
-    let clean = shared.redactor.redact(&text).into_owned();
+    // Nothing to redact (the usual case): the bytes read go out, not a copy of them.
+    let body = match shared.redactor.redact(&text) {
+        Cow::Owned(clean) => Body::from(clean),
+        Cow::Borrowed(_) if matches!(text, Cow::Borrowed(_)) => Body::from(bytes.clone()),
+        Cow::Borrowed(lossy) => Body::from(lossy.to_owned()),
+    };
     parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, Body::from(clean))
+    Response::from_parts(parts, body)
 }
 
 #[cfg(test)]

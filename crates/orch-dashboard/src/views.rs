@@ -2,8 +2,9 @@
 //! the handlers run them on a blocking thread.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use orch_core::{Event, TaskId, TaskStatus};
+use orch_core::{Epic, Event, TaskId, TaskStatus};
 use orch_escalation::{PmMessage, StoredPmMessage, decode_stored};
 use orch_store::{AttemptRecord, Store, StoreError, TaskFilter, TaskRecord};
 use serde::Serialize;
@@ -263,18 +264,6 @@ fn run(store: &Store, now: OffsetDateTime) -> Result<Option<RunView>, StoreError
     }))
 }
 
-/// The latest quality score of each task, from its attempts.
-fn latest_quality(attempts: &[AttemptRecord]) -> HashMap<&TaskId, f64> {
-    let mut out = HashMap::new();
-    for a in attempts {
-        if let Some(q) = a.quality {
-            // Attempts come oldest first: later ones overwrite.
-            out.insert(&a.task, q);
-        }
-    }
-    out
-}
-
 impl TaskRow {
     fn new(record: &TaskRecord, quality: Option<f64>) -> TaskRow {
         let task = &record.task;
@@ -292,31 +281,111 @@ impl TaskRow {
     }
 }
 
-pub(crate) fn tasks(store: &Store) -> Result<Vec<EpicView>, StoreError> {
-    let records = store.tasks(&TaskFilter::default())?;
-    let attempts = store.attempts(None)?;
-    let quality = latest_quality(&attempts);
-    let mut epics: Vec<EpicView> = store
-        .epics()?
-        .into_iter()
-        .map(|e| EpicView {
-            id: e.id.to_string(),
-            name: e.name,
-            tasks: Vec::new(),
-        })
-        .collect();
-    for record in &records {
-        let row = TaskRow::new(record, quality.get(&record.task.id).copied());
-        match epics.iter_mut().find(|e| e.id == row.epic) {
-            Some(epic) => epic.tasks.push(row),
-            None => epics.push(EpicView {
-                id: row.epic.clone(),
-                name: row.epic.clone(),
-                tasks: vec![row],
-            }),
+/// Rows up to which [`QualityCache::for_rows`] reads each task's attempts on its own;
+/// above, one pass over every attempt costs less (the store reads a task's attempts by
+/// scanning them all).
+const PER_TASK_READS: usize = 64;
+
+/// Where the rows' quality scores (the latest gated attempt's) come from.
+#[derive(Debug)]
+pub(crate) enum Qualities {
+    /// Read task by task, for a few rows.
+    PerTask,
+    /// Read for every task at once, for many: the latest score of each attempted task.
+    Known(HashMap<TaskId, f64>),
+}
+
+/// The scores of every attempted task, kept between requests while the event log stays
+/// where it was when they were read: reading every attempt is the costly part of a long
+/// list (time, and memory while they are decoded), and concurrent clients share one copy.
+/// A score changes with an `attempt_finished` event, or just before the status change that
+/// follows a verification, so a list read from a stale copy is put right by the delta that
+/// event brings.
+#[derive(Debug, Default)]
+pub(crate) struct QualityCache(Mutex<Option<(u64, Arc<Qualities>)>>);
+
+impl QualityCache {
+    /// The cheaper way for `rows` rows.
+    pub(crate) fn for_rows(
+        &self,
+        store: &Store,
+        rows: usize,
+    ) -> Result<Arc<Qualities>, StoreError> {
+        if rows <= PER_TASK_READS {
+            return Ok(Arc::new(Qualities::PerTask));
         }
+        // Read before the attempts: a score written after it comes with a later event.
+        let seq = store.last_event_seq()?;
+        let mut cached = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((at, known)) = &*cached
+            && *at == seq
+        {
+            return Ok(Arc::clone(known));
+        }
+        *cached = None; // Not two copies at once.
+        let mut known = HashMap::new();
+        // Oldest first: a later score replaces an earlier one.
+        for attempt in store.attempts(None)? {
+            if let Some(quality) = attempt.quality {
+                known.insert(attempt.task, quality);
+            }
+        }
+        let known = Arc::new(Qualities::Known(known));
+        *cached = Some((seq, Arc::clone(&known)));
+        Ok(known)
     }
-    Ok(epics)
+}
+
+impl Qualities {
+    fn of(&self, store: &Store, record: &TaskRecord) -> Result<Option<f64>, StoreError> {
+        if record.task.attempts == 0 {
+            return Ok(None);
+        }
+        Ok(match self {
+            Qualities::PerTask => latest_quality(&store.attempts(Some(&record.task.id))?),
+            Qualities::Known(known) => known.get(&record.task.id).copied(),
+        })
+    }
+}
+
+/// The rows of `records`.
+pub(crate) fn rows(
+    store: &Store,
+    records: &[TaskRecord],
+    qualities: &Qualities,
+) -> Result<Vec<TaskRow>, StoreError> {
+    records
+        .iter()
+        .map(|record| Ok(TaskRow::new(record, qualities.of(store, record)?)))
+        .collect()
+}
+
+/// The score of the latest attempt that has one (attempts come oldest first).
+fn latest_quality(attempts: &[AttemptRecord]) -> Option<f64> {
+    attempts.iter().rev().find_map(|a| a.quality)
+}
+
+/// The tasks of one epic, in plan order.
+pub(crate) fn epic_tasks(store: &Store, epic: &Epic) -> Result<Vec<TaskRecord>, StoreError> {
+    store.tasks(&TaskFilter {
+        epic: Some(epic.id.clone()),
+        ..TaskFilter::default()
+    })
+}
+
+/// One epic of `GET /api/tasks` with its tasks in plan order. The plan was validated on
+/// import, so every task belongs to a listed epic and reading epic by epic misses none.
+pub(crate) fn epic(
+    store: &Store,
+    epic: Epic,
+    qualities: &Qualities,
+) -> Result<EpicView, StoreError> {
+    let records = epic_tasks(store, &epic)?;
+    Ok(EpicView {
+        id: epic.id.to_string(),
+        name: epic.name,
+        tasks: rows(store, &records, qualities)?,
+    })
 }
 
 pub(crate) fn task(store: &Store, raw_id: &str) -> Result<TaskDetail, ApiError> {
@@ -329,7 +398,7 @@ pub(crate) fn task(store: &Store, raw_id: &str) -> Result<TaskDetail, ApiError> 
         .filter(|m| m.task == id)
         .map(|m| m.id.to_string())
         .collect();
-    let row = TaskRow::new(&record, attempts.iter().rev().find_map(|a| a.quality));
+    let row = TaskRow::new(&record, latest_quality(&attempts));
     let task = record.task;
     Ok(TaskDetail {
         row,

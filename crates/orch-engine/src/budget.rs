@@ -250,31 +250,20 @@ pub(crate) fn dollars(limit_cents: u64) -> f64 {
 }
 
 impl crate::conductor::Conductor {
-    /// Masks (as not startable) every task that could start but whose budget is reached,
-    /// and asks a human once per reached limit.
-    pub(crate) fn hold_over_budget(
-        &mut self,
-        masked: &mut [orch_core::TaskStatus],
-    ) -> Result<(), crate::EngineError> {
-        use orch_core::TaskStatus;
+    /// Asks a human once per reached limit that holds back a task that could start (the
+    /// scheduler leaves such tasks out).
+    pub(crate) fn hold_over_budget(&mut self) -> Result<(), crate::EngineError> {
         if !self.budgets.limited() {
             return Ok(());
         }
         let mut to_ask: Vec<(TaskId, Reached)> = Vec::new();
-        for i in 0..masked.len() {
-            if !matches!(masked[i], TaskStatus::Ready | TaskStatus::Pending)
-                || !orch_core::dependencies_met(&self.graph, masked, i)
-            {
-                continue;
-            }
+        for i in self.board.startable() {
             let task = &self.plan.tasks[i];
-            if let Some(reached) = self.budgets.reached(&task.id, &task.epic) {
-                masked[i] = TaskStatus::Failed;
-                if !self.budgets.asked.contains(&reached.key)
-                    && !to_ask.iter().any(|(_, r)| r.key == reached.key)
-                {
-                    to_ask.push((task.id.clone(), reached));
-                }
+            if let Some(reached) = self.budgets.reached(&task.id, &task.epic)
+                && !self.budgets.asked.contains(&reached.key)
+                && !to_ask.iter().any(|(_, r)| r.key == reached.key)
+            {
+                to_ask.push((task.id.clone(), reached));
             }
         }
         for (task, reached) in to_ask {

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use orch_core::{DepGraph, EpicId, Event, Plan, ReviewMode, TaskId, TaskStatus, next_tasks};
+use orch_core::{EpicId, Event, Plan, ReviewMode, TaskBoard, TaskId, TaskStatus};
 use orch_escalation::{Escalator, FailureKind};
 use orch_session::{PoolConfig, SessionEvent, SessionPool};
 use orch_store::{AttemptRecord, Lease, Store, StoreError, TaskFilter};
@@ -36,6 +36,15 @@ pub(crate) struct RetryPlan {
     pub agent: Option<String>,
 }
 
+/// Kinds of change another process may have made, seen in the event log and not yet
+/// looked at.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Unseen {
+    pub answers: bool,
+    pub reviews: bool,
+    pub control: bool,
+}
+
 pub(crate) fn retry_key(task: &TaskId) -> String {
     format!("engine.retry.{task}")
 }
@@ -53,8 +62,17 @@ pub struct Conductor {
     pub(crate) options: EngineOptions,
     pub(crate) store: Store,
     pub(crate) plan: Plan,
-    pub(crate) graph: DepGraph,
-    pub(crate) statuses: Vec<TaskStatus>,
+    /// The statuses with the scheduler's indexes, kept in step with every move orch makes
+    /// and every status change the store's event log shows (see [`Conductor::refresh`]):
+    /// nothing per merge reads or decodes the whole plan.
+    pub(crate) board: TaskBoard,
+    /// Each epic's tasks, by index.
+    epic_tasks: HashMap<EpicId, Vec<usize>>,
+    /// What the event log showed since the answers, reviews and run control were last
+    /// looked at.
+    pub(crate) unseen: Unseen,
+    /// When answers, reviews and run control were last read whatever the log showed.
+    pub(crate) last_full_pickup: Instant,
     pub(crate) shared: Arc<Shared>,
     pub(crate) escalator: Escalator,
     pub(crate) stop: StopHandle,
@@ -189,6 +207,13 @@ impl Conductor {
             .map(|e| e.id.clone())
             .collect();
         let statuses = plan.tasks.iter().map(|t| t.status).collect();
+        let board = TaskBoard::new(graph, statuses);
+        let mut epic_tasks: HashMap<EpicId, Vec<usize>> = HashMap::new();
+        for (i, t) in plan.tasks.iter().enumerate() {
+            epic_tasks.entry(t.epic.clone()).or_default().push(i);
+        }
+        // Status changes before this point are in the plan just read.
+        let last_seen_seq = store.last_event_seq()?;
         let budgets = crate::budget::Budgets::load(
             &store,
             &plan,
@@ -201,8 +226,15 @@ impl Conductor {
             paused_by: None,
             store,
             plan,
-            graph,
-            statuses,
+            board,
+            epic_tasks,
+            // Answers and decisions given between runs are read before anything starts.
+            unseen: Unseen {
+                answers: true,
+                reviews: true,
+                control: true,
+            },
+            last_full_pickup: Instant::now(),
             shared,
             escalator,
             stop,
@@ -219,7 +251,7 @@ impl Conductor {
             started: Instant::now(),
             decisions,
             aborted: false,
-            last_seen_seq: 0,
+            last_seen_seq,
             epics_finished,
             tampered: HashMap::new(),
             pending_notifications: 0,
@@ -330,7 +362,11 @@ impl Conductor {
                 if level >= StopLevel::Graceful {
                     return Ok(RunOutcome::Interrupted);
                 }
-                if self.statuses.iter().all(|s| *s == TaskStatus::Completed)
+                if self
+                    .board
+                    .statuses()
+                    .iter()
+                    .all(|s| *s == TaskStatus::Completed)
                     && self.pending_epics.is_empty()
                 {
                     return Ok(RunOutcome::Completed);
@@ -370,11 +406,14 @@ impl Conductor {
     }
 
     pub(crate) fn index(&self, task: &TaskId) -> usize {
-        self.graph.index_of(task).expect("tasks come from the plan")
+        self.board
+            .graph()
+            .index_of(task)
+            .expect("tasks come from the plan")
     }
 
     pub(crate) fn status(&self, task: &TaskId) -> TaskStatus {
-        self.statuses[self.index(task)]
+        self.board.status(self.index(task))
     }
 
     /// Moves a task and mirrors the change; an illegal move is reported, not fatal.
@@ -386,8 +425,7 @@ impl Conductor {
     ) -> Result<bool, EngineError> {
         match self.store.transition(task, to, Some(reason)) {
             Ok(_) => {
-                let i = self.index(task);
-                self.statuses[i] = to;
+                self.mirror(self.index(task), to);
                 Ok(true)
             }
             Err(StoreError::IllegalTransition { source, .. }) => {
@@ -426,17 +464,85 @@ impl Conductor {
         Ok(())
     }
 
-    /// Re-reads every status after moving ready and blocked tasks.
+    /// Puts a status orch made (or the store shows) on the board and in the plan.
+    pub(crate) fn mirror(&mut self, i: usize, status: TaskStatus) {
+        self.board.set(i, status);
+        self.plan.tasks[i].status = status;
+    }
+
+    /// Brings the statuses up to date and moves what became ready or blocked. Reads only
+    /// what changed: the events after the last one seen (status changes made by orch
+    /// itself, by `orch task skip` and the like from another process), then the tasks
+    /// those changes can affect. A status written to the database without its event is
+    /// not believed; for running tasks it is caught as tampering.
     pub(crate) fn refresh(&mut self) -> Result<(), EngineError> {
         self.check_running_statuses()?;
-        self.store.refresh_readiness()?;
-        for record in self.store.tasks(&TaskFilter::default())? {
-            let i = self.index(&record.task.id);
-            self.statuses[i] = record.task.status;
-            self.plan.tasks[i].attempts = record.task.attempts;
-            self.plan.tasks[i].status = record.task.status;
+        self.read_new_events()?;
+        loop {
+            let moves = self.board.take_readiness_moves();
+            if moves.is_empty() {
+                return Ok(());
+            }
+            let writes: Vec<(TaskId, TaskStatus, &str)> = moves
+                .iter()
+                .map(|&(i, to)| {
+                    let reason = if to == TaskStatus::Ready {
+                        "dependencies completed"
+                    } else {
+                        "a dependency was skipped or cancelled"
+                    };
+                    (self.plan.tasks[i].id.clone(), to, reason)
+                })
+                .collect();
+            let events = self.store.transition_all(&writes)?;
+            for &(i, to) in &moves {
+                self.mirror(i, to);
+            }
+            // Our own moves need not be read back.
+            if let Some(last) = events.last()
+                && last.seq == self.last_seen_seq + events.len() as u64
+            {
+                self.last_seen_seq = last.seq;
+            }
         }
-        Ok(())
+    }
+
+    /// Applies the status changes in the events written since the last one seen, and notes
+    /// which other kinds of change (answers, reviews, run control) arrived.
+    pub(crate) fn read_new_events(&mut self) -> Result<(), EngineError> {
+        /// Events read per query: memory stays bounded however far behind the run is.
+        const BATCH: usize = 2_000;
+        loop {
+            let events = self.store.events_since(self.last_seen_seq, BATCH)?;
+            let Some(last) = events.last().map(|e| e.seq) else {
+                return Ok(());
+            };
+            for stored in events {
+                match stored.event {
+                    Event::TaskStatusChanged { task, to, .. } => {
+                        // A running attempt's status is orch's own; a change to it is
+                        // checked against the store (and put back) as tampering.
+                        if self.inflight.contains_key(&task) {
+                            continue;
+                        }
+                        if let Some(i) = self.board.graph().index_of(&task) {
+                            self.mirror(i, to);
+                        }
+                    }
+                    Event::AttemptStarted { task, attempt, .. } => {
+                        if let Some(i) = self.board.graph().index_of(&task) {
+                            let t = &mut self.plan.tasks[i];
+                            t.attempts = t.attempts.max(attempt);
+                        }
+                    }
+                    Event::MessageChanged { .. } => self.unseen.answers = true,
+                    Event::ReviewDecided { .. } => self.unseen.reviews = true,
+                    Event::RunControl { .. } => self.unseen.control = true,
+                    _ => {}
+                }
+            }
+            self.last_seen_seq = last;
+        }
     }
 
     pub(crate) fn note(&self, text: String) {
@@ -450,13 +556,14 @@ impl Conductor {
         // A ready task held back by a spending limit cannot start before an answer.
         let paused_out = self.paused_by.is_some() && !self.options.wait_for_answers;
         let ready = !paused_out
-            && self.plan.tasks.iter().enumerate().any(|(i, t)| {
-                self.statuses[i] == TaskStatus::Ready
+            && self.board.startable().any(|i| {
+                let t = &self.plan.tasks[i];
+                self.board.status(i) == TaskStatus::Ready
                     && self.budgets.reached(&t.id, &t.epic).is_none()
             });
         let waiting_human = self.options.wait_for_answers
             && (self.escalator.open_messages() > 0
-                || self.statuses.contains(&TaskStatus::AwaitingReview)
+                || self.board.statuses().contains(&TaskStatus::AwaitingReview)
                 || self.escalator.held() > 0
                 || !self.pending_epics.is_empty());
         ready || waiting_human
@@ -469,17 +576,15 @@ impl Conductor {
         }
         let now = Instant::now();
         self.not_before.retain(|_, at| *at > now);
-        let mut masked = self.statuses.clone();
-        for task in self.not_before.keys() {
-            let i = self.index(task);
-            if masked[i] == TaskStatus::Ready {
-                masked[i] = TaskStatus::Failed;
-            }
-        }
-        self.hold_over_budget(&mut masked)?;
-        for i in next_tasks(&self.graph, &masked, free) {
-            let task = self.graph.id(i).clone();
-            if self.statuses[i] == TaskStatus::Pending {
+        self.hold_over_budget()?;
+        let picked = self.board.pick(free, |i| {
+            let task = &self.plan.tasks[i];
+            (self.board.status(i) == TaskStatus::Ready && self.not_before.contains_key(&task.id))
+                || self.budgets.reached(&task.id, &task.epic).is_some()
+        });
+        for i in picked {
+            let task = self.plan.tasks[i].id.clone();
+            if self.board.status(i) == TaskStatus::Pending {
                 self.set_status(&task, TaskStatus::Ready, "dependencies completed")?;
             }
             self.launch(&task)?;
@@ -539,7 +644,7 @@ impl Conductor {
             )
         })?;
         self.store.set_meta(&retry_key(task_id), "")?;
-        self.statuses[i] = TaskStatus::Running;
+        self.mirror(i, TaskStatus::Running);
         self.options.progress.event(&RunEvent::TaskPhase {
             task: task_id.clone(),
             status: TaskStatus::Running,
@@ -572,7 +677,8 @@ impl Conductor {
     pub(crate) fn upstream_epics(&self, task: &orch_core::Task) -> Vec<EpicId> {
         let mut out: Vec<EpicId> = Vec::new();
         for dep in &task.depends_on {
-            if let Some(d) = self.plan.task(dep)
+            if let Some(i) = self.board.graph().index_of(dep)
+                && let d = &self.plan.tasks[i]
                 && d.epic != task.epic
                 && !out.contains(&d.epic)
             {
@@ -859,10 +965,11 @@ impl Conductor {
     }
 
     fn snapshot(&self) -> RunSnapshot {
-        let count = |s: TaskStatus| self.statuses.iter().filter(|x| **x == s).count();
-        let wave = (0..self.statuses.len())
-            .filter(|&i| !self.statuses[i].is_terminal())
-            .map(|i| self.graph.wave(i))
+        let statuses = self.board.statuses();
+        let count = |s: TaskStatus| self.board.count(s);
+        let wave = (0..statuses.len())
+            .filter(|&i| !statuses[i].is_terminal())
+            .map(|i| self.board.graph().wave(i))
             .min();
         let mut active: Vec<ActiveTask> = self
             .inflight
@@ -878,10 +985,10 @@ impl Conductor {
         active.sort_by(|a, b| a.task.cmp(&b.task));
         RunSnapshot {
             wave,
-            waves: self.graph.wave_count(),
+            waves: self.board.graph().wave_count(),
             done: count(TaskStatus::Completed),
             dropped: count(TaskStatus::Skipped) + count(TaskStatus::Cancelled),
-            total: self.statuses.len(),
+            total: statuses.len(),
             elapsed: self.started.elapsed(),
             escalated: count(TaskStatus::Escalated),
             active,
@@ -909,13 +1016,11 @@ impl Conductor {
         if self.epics_finished.contains(epic) {
             return Ok(());
         }
-        let all_done = self
-            .plan
-            .tasks
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| &t.epic == epic)
-            .all(|(i, _)| self.statuses[i] == TaskStatus::Completed);
+        let all_done = self.epic_tasks.get(epic).is_none_or(|tasks| {
+            tasks
+                .iter()
+                .all(|&i| self.board.status(i) == TaskStatus::Completed)
+        });
         if !all_done {
             return Ok(());
         }
@@ -993,7 +1098,7 @@ impl Conductor {
                 .tasks
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| self.statuses[*i] == TaskStatus::AwaitingReview)
+                .filter(|(i, _)| self.board.status(*i) == TaskStatus::AwaitingReview)
                 .map(|(_, t)| t.id.to_string())
                 .collect(),
             open_questions,

@@ -17,6 +17,9 @@ use crate::EngineError;
 use crate::conductor::{Conductor, ESCALATOR_KEY, RetryPlan, retry_key};
 use crate::progress::RunEvent;
 
+/// How often answers, reviews and run control are read even when no event announced them.
+const FULL_PICKUP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Conductor {
     pub(crate) async fn on_failure(&mut self, failure: FailureContext) -> Result<(), EngineError> {
         let task = failure.task.clone();
@@ -316,13 +319,22 @@ impl Conductor {
     pub(crate) async fn on_tick(&mut self) -> Result<(), EngineError> {
         self.retry_pending_epics().await?;
         // A direct write to the database leaves no event: running tasks are looked at
-        // every tick (a handful of indexed reads).
-        self.check_running_statuses()?;
-        let seq = self.store.last_event_seq()?;
-        if seq != self.last_seen_seq {
-            self.last_seen_seq = seq;
+        // every tick (a handful of indexed reads, in `refresh`). Answers, review decisions and run control come from other processes, each with
+        // its event; they are read when the log shows one, and every few seconds anyway
+        // (a write that left no event is still seen, later).
+        self.refresh()?;
+        let full = self.last_full_pickup.elapsed() >= FULL_PICKUP_EVERY;
+        if full {
+            self.last_full_pickup = Instant::now();
+        }
+        let unseen = std::mem::take(&mut self.unseen);
+        if full || unseen.answers {
             self.pick_up_answers().await?;
+        }
+        if full || unseen.reviews {
             self.pick_up_reviews()?;
+        }
+        if full || unseen.control {
             self.follow_run_control()?;
         }
         for resolution in self.escalator.expire_due() {

@@ -40,7 +40,7 @@ impl Conductor {
         let (mut adopted, mut lost, mut resumed) = (Vec::new(), Vec::new(), Vec::new());
         let unfinished = self.store.unfinished_attempts()?;
         for i in 0..self.plan.tasks.len() {
-            let status = self.statuses[i];
+            let status = self.board.status(i);
             if !status.is_active() {
                 continue;
             }
@@ -190,7 +190,7 @@ impl Conductor {
             .tasks
             .iter()
             .enumerate()
-            .filter(|(i, _)| self.statuses[*i].is_terminal())
+            .filter(|(i, _)| self.board.status(*i).is_terminal())
             .map(|(_, t)| t.id.clone())
             .collect();
         let removed = tokio::task::spawn_blocking(move || {

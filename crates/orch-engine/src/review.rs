@@ -15,7 +15,7 @@ impl Conductor {
     /// Carries out every decided review not applied yet.
     pub(crate) fn pick_up_reviews(&mut self) -> Result<(), EngineError> {
         for review in self.store.decided_reviews()? {
-            if self.graph.index_of(&review.task).is_none() {
+            if self.board.graph().index_of(&review.task).is_none() {
                 // A review of a task of an earlier plan: nothing to carry out.
                 self.store
                     .mark_review_applied(&review.task, review.attempt)?;

@@ -313,10 +313,20 @@ impl Store {
 
     /// The attempts of `task` (or of every task), oldest first.
     pub fn attempts(&self, task: Option<&TaskId>) -> Result<Vec<AttemptRecord>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT json FROM attempts WHERE ?1 IS NULL OR task = ?1 ORDER BY started_at, task, attempt",
-        )?;
-        let rows = stmt.query_map([task.map(|t| t.as_str())], |row| row.get::<_, String>(0))?;
+        // Two statements: `?1 IS NULL OR task = ?1` cannot use the (task, attempt) key, and
+        // one task's attempts are read per launch and per instruction file.
+        let mut stmt = match task {
+            Some(_) => self.conn.prepare_cached(
+                "SELECT json FROM attempts WHERE task = ?1 ORDER BY started_at, attempt",
+            )?,
+            None => self
+                .conn
+                .prepare_cached("SELECT json FROM attempts ORDER BY started_at, task, attempt")?,
+        };
+        let params: Vec<&str> = task.map(TaskId::as_str).into_iter().collect();
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), |row| {
+            row.get::<_, String>(0)
+        })?;
         rows.map(|json| decode(&json?)).collect()
     }
 

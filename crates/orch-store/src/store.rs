@@ -578,6 +578,27 @@ impl Store {
         Ok(from)
     }
 
+    /// Several [`Store::transition`]s in one transaction: all of them or none (an illegal
+    /// move leaves every status as it was). Returns the events written, in order.
+    pub fn transition_all(
+        &mut self,
+        moves: &[(TaskId, TaskStatus, &str)],
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        if moves.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = self.clock.now();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut events = Vec::with_capacity(moves.len());
+        for (id, to, reason) in moves {
+            events.push(transition_in(&tx, id, *to, Some(reason), now)?);
+        }
+        tx.commit()?;
+        Ok(events)
+    }
+
     /// Moves `Pending` tasks whose dependencies are all `Completed` to `Ready`, and `Pending`
     /// tasks with a dependency that can never complete to `Blocked`, in one transaction.
     /// Returns how many moved.

@@ -70,6 +70,32 @@ async fn the_page_follows_the_store_and_answers_by_click() {
         browser.script("return window.notReloaded === true;").await,
         json!(true)
     );
+    // The rest of the row (the attempt the move to running counts) came with a delta: the
+    // whole list was read once, at the start.
+    browser
+        .wait_for(
+            r#"return document.querySelector('tr[data-task="TASK-API-001"]').children[4].textContent;"#,
+            json!("1"),
+        )
+        .await;
+    let reads = browser
+        .script(
+            r#"return performance.getEntriesByType("resource").map((e) => new URL(e.name))
+                 .filter((u) => u.pathname === "/api/tasks").map((u) => u.search);"#,
+        )
+        .await;
+    let reads: Vec<&str> = reads
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reads.iter().filter(|s| s.is_empty()).count(),
+        1,
+        "{reads:?}"
+    );
+    assert!(reads.iter().any(|s| s.starts_with("?since=")), "{reads:?}");
 
     // The PM message, answered by a click on option B.
     browser

@@ -6,4 +6,5 @@ mod browser;
 mod reviews;
 mod security;
 mod support;
+mod tasks;
 mod ws;

@@ -165,3 +165,36 @@ fn the_latest_event_of_a_kind() {
     assert_eq!(latest.event, started("run-2"));
     assert_eq!(f.store.latest_event("no_such_kind").unwrap(), None);
 }
+
+#[test]
+fn several_moves_go_in_together_or_not_at_all() {
+    let mut f = Fixture::with_plan();
+    let (db, api) = (id("TASK-DB-001"), id("TASK-API-001"));
+    let seq = f.store.last_event_seq().unwrap();
+    // The second move is illegal: the first is not kept either.
+    let err = f
+        .store
+        .transition_all(&[
+            (db.clone(), TaskStatus::Ready, "deps"),
+            (api.clone(), TaskStatus::Completed, "no"),
+        ])
+        .unwrap_err();
+    assert!(matches!(err, StoreError::IllegalTransition { .. }), "{err}");
+    assert_eq!(f.store.task(&db).unwrap().task.status, TaskStatus::Pending);
+    assert_eq!(f.store.last_event_seq().unwrap(), seq);
+
+    let events = f
+        .store
+        .transition_all(&[
+            (db.clone(), TaskStatus::Ready, "deps"),
+            (db.clone(), TaskStatus::Running, "go"),
+            (api.clone(), TaskStatus::Ready, "deps"),
+        ])
+        .unwrap();
+    assert_eq!(events.len(), 3);
+    assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(f.store.task(&db).unwrap().task.status, TaskStatus::Running);
+    assert_eq!(f.store.task(&db).unwrap().task.attempts, 1);
+    assert_eq!(f.store.task(&api).unwrap().task.status, TaskStatus::Ready);
+    assert!(f.store.transition_all(&[]).unwrap().is_empty());
+}
