@@ -38,9 +38,8 @@ fn plan(n: usize) -> Plan {
             strategy: None,
         })
         .collect();
-    let id = |i: usize| {
-        TaskId::new(format!("TASK-E{:03}-{:03}", i / EPIC_SIZE, i % EPIC_SIZE)).unwrap()
-    };
+    let id =
+        |i: usize| TaskId::new(format!("TASK-E{:03}-{:03}", i / EPIC_SIZE, i % EPIC_SIZE)).unwrap();
     let tasks = (0..n)
         .map(|i| {
             let epic = epics[i / EPIC_SIZE].id.clone();

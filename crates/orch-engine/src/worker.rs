@@ -715,6 +715,9 @@ impl Attempt<'_> {
             tree: Some(export.tree.clone()),
             changed: Some(baseline.files.keys().cloned().collect()),
             build_dir: Some(dir.join("build")),
+            // mypy's, ruff's and Python's caches, warm from one task to the next and from
+            // run to run; in the sandbox `.orch/` is out of the agents' reach.
+            tool_cache_dir: Some(self.shared.orch_dir.join("cache").join("tools")),
             baseline: Some(Arc::new(baseline)),
             ..GateOptions::default()
         };

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use orch_core::QualityConfig;
@@ -32,12 +33,31 @@ pub struct CheckContext {
     pub scratch: std::path::PathBuf,
     /// The code the tree started from, when known (diff-aware checks, allow markers).
     pub baseline: Option<std::sync::Arc<crate::integrity::Baseline>>,
+    /// Where tools keep their caches between gate runs (mypy, ruff), outside the tree
+    /// ([`crate::GateOptions::tool_cache_dir`]); `None`: their caches live and die in
+    /// `scratch`.
+    pub tool_cache: Option<std::path::PathBuf>,
+    /// The dimensions this gate run evaluates, so a check can read what another one runs
+    /// anyway (the integration tests come from the full test run when tests run too).
+    pub evaluated: BTreeSet<Dimension>,
+    /// Python modules found installed (or not) by running them, so the report's missing
+    /// tools need no probe of their own.
+    pub(crate) python_modules: Arc<Mutex<BTreeMap<String, bool>>>,
 }
 
 impl CheckContext {
     /// Whether `file` counts for diff-aware dimensions.
     pub fn in_scope(&self, file: &str) -> bool {
         self.changed.as_ref().is_none_or(|c| c.contains(file))
+    }
+
+    /// Notes whether `python -m <module>` found the module.
+    pub(crate) fn saw_python_module(&self, module: &str, found: bool) {
+        let mut seen = self
+            .python_modules
+            .lock()
+            .expect("module sightings poisoned");
+        *seen.entry(module.to_owned()).or_insert(false) |= found;
     }
 }
 
@@ -130,18 +150,28 @@ impl Part {
         cmd: &CommandLine,
     ) -> Result<CommandOutput, PartOutcome> {
         self.commands.push(cmd.display());
-        match ctx.runner.run(cmd).await {
-            Ok(out) if out.timed_out => Err(PartOutcome::Error(format!(
-                "`{}` did not finish within {}s",
-                cmd.display(),
-                ctx.runner.timeout().as_secs()
-            ))),
-            Ok(out) => Ok(out),
-            Err(crate::command::CommandError::NotFound { program }) => {
-                Err(PartOutcome::Skipped(format!("{program} is not installed")))
-            }
-            Err(e) => Err(PartOutcome::Error(e.to_string())),
+        outcome(ctx, cmd, ctx.runner.run(cmd).await)
+    }
+}
+
+/// What [`Part::exec`] makes of a command's result: a missing program or a timeout are the
+/// part's final state (`Err`).
+pub(crate) fn outcome(
+    ctx: &CheckContext,
+    cmd: &CommandLine,
+    result: Result<CommandOutput, crate::command::CommandError>,
+) -> Result<CommandOutput, PartOutcome> {
+    match result {
+        Ok(out) if out.timed_out => Err(PartOutcome::Error(format!(
+            "`{}` did not finish within {}s",
+            cmd.display(),
+            ctx.runner.timeout().as_secs()
+        ))),
+        Ok(out) => Ok(out),
+        Err(crate::command::CommandError::NotFound { program }) => {
+            Err(PartOutcome::Skipped(format!("{program} is not installed")))
         }
+        Err(e) => Err(PartOutcome::Error(e.to_string())),
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Instant;
 use crate::check::{BoxFuture, Check, CheckContext, Part, combine, extra_commands};
 use crate::command::CommandLine;
 use crate::docs::{self, DocCount};
-use crate::lang::{go, javascript, python, rust};
+use crate::lang::{go, javascript, pytest, python, rust};
 use crate::parse;
 use crate::project::{Language, ProjectInfo, Toolchain};
 use crate::report::{Dimension, DimensionResult, Finding, Severity};
@@ -44,7 +44,7 @@ async fn toolchain_part(ctx: &CheckContext, t: &Toolchain, dimension: &Dimension
         (D::Lint, L::JavaScript) => javascript::lint(ctx, t).await,
         (D::Lint, L::Go) => go::lint(ctx, t).await,
         (D::Tests, L::Rust) => rust::tests(ctx, t, false).await,
-        (D::Tests, L::Python) => python::tests(ctx, t, false).await,
+        (D::Tests, L::Python) => pytest::tests(ctx, t, false).await,
         (D::Tests, L::JavaScript) => javascript::tests(ctx, t, false).await,
         (D::Tests, L::Go) => go::tests(ctx, t).await,
         (other, _) => Part::new(t.label()).skip(format!("{other} has no per-toolchain part")),
@@ -378,7 +378,7 @@ impl Check for IntegrationCheck {
                                 Part::new(t.label()).skip("no integration tests (tests/*.rs)")
                             }
                         }
-                        Language::Python => python::tests(ctx, t, true).await,
+                        Language::Python => pytest::tests(ctx, t, true).await,
                         Language::JavaScript => javascript::tests(ctx, t, true).await,
                         Language::Go => Part::new(t.label()).skip(
                             "no integration command configured (quality.integration_command)",

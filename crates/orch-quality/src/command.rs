@@ -181,13 +181,14 @@ async fn run_once(
     command
         .args(&cmd.args)
         .current_dir(&cmd.cwd)
+        // No bytecode beside the sources, unless the runner's environment says where it goes.
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .envs(base_env.iter().map(|(k, v)| (k, v)))
         .envs(cmd.env.iter().map(|(k, v)| (k, v)))
         // Tools must not ask questions or paint colours into what we parse.
         .env("CI", "1")
         .env("NO_COLOR", "1")
         .env("CARGO_TERM_COLOR", "never")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -47,6 +47,17 @@ pub struct GateOptions {
     /// The code the tree started from: test integrity is checked against it, and a secret's
     /// allow marker counts only on a line that was already there.
     pub baseline: Option<Arc<Baseline>>,
+    /// Where tools keep their caches between runs (mypy's and ruff's, one directory per
+    /// tool, and Python's bytecode of the tools), so a gate run costs what the tools cost
+    /// warm. `None`: a scratch directory removed after the run (every run cold). Ignored
+    /// (with a warning) when it is inside the tree being checked (`.orch/` and `.git/` at
+    /// its root excepted: the gate never looks there) or holds it.
+    ///
+    /// A cache decides what the tools re-check, so whoever can write it can hide findings:
+    /// the caller must keep it out of the checked code's reach (the agent's sandbox cannot
+    /// write it; `orch` uses `.orch/cache/tools`). The project's tests run unsandboxed in
+    /// the gate and can write wherever its user can, this directory included.
+    pub tool_cache_dir: Option<PathBuf>,
 }
 
 /// Lock files a tool may write or rewrite while checking (cargo writes `Cargo.lock` when it
@@ -260,20 +271,38 @@ impl Gate {
             .clone()
             .unwrap_or_else(|| scratch.join("build"));
         let protected = ProtectedFiles::snapshot(&project);
+        let tool_cache = options
+            .tool_cache_dir
+            .as_deref()
+            .and_then(|dir| outside_tree(dir, &project.root));
+        let wanted = |d: &Dimension| options.only.is_empty() || options.only.contains(d);
         let ctx = Arc::new(CheckContext {
             project: project.clone(),
             config: self.config.clone(),
             runner: Runner::new(Duration::from_secs(self.config.check_timeout_seconds))
-                .with_env(tool_env(&scratch, &build_dir)),
+                .with_env(tool_env(&scratch, &build_dir, tool_cache.as_deref())),
             changed: changed.clone(),
             scratch: scratch.clone(),
             baseline: options.baseline.clone(),
+            tool_cache,
+            evaluated: self
+                .checks
+                .iter()
+                .filter(|c| wanted(&c.dimension()) && c.applies(&project))
+                .map(|c| c.dimension())
+                .collect(),
+            python_modules: Arc::default(),
         });
-        let wanted = |d: &Dimension| options.only.is_empty() || options.only.contains(d);
         let limit = Arc::new(Semaphore::new(self.config.parallelism.max(1)));
         let mut results: Vec<DimensionResult> = Vec::new();
         let mut running = Vec::new();
-        for check in self.checks.iter().filter(|c| wanted(&c.dimension())) {
+        let mut launching: Vec<&Box<dyn Check>> = self
+            .checks
+            .iter()
+            .filter(|c| wanted(&c.dimension()))
+            .collect();
+        launching.sort_by_key(|c| launch_rank(&c.dimension()));
+        for check in launching {
             if !check.applies(&project) {
                 results.push(DimensionResult::skipped(
                     check.dimension(),
@@ -292,6 +321,9 @@ impl Gate {
         results.sort_by(|a, b| a.dimension.cmp(&b.dimension));
         protected.restore();
         let _ = std::fs::remove_dir_all(&scratch);
+        if let Some(dir) = &ctx.tool_cache {
+            prune_bytecode(dir, &project.root);
+        }
 
         let integrity = match &options.baseline {
             Some(baseline) if wanted(&Dimension::Tests) => {
@@ -303,10 +335,17 @@ impl Gate {
         let mut report = self.score_with(results, &project, options, integrity, code_changed);
         let detected = project.clone();
         let python = self.config.python.clone();
-        report.missing_tools =
-            tokio::task::spawn_blocking(move || crate::tools::missing_tools(&detected, &python))
-                .await
-                .unwrap_or_default();
+        // What the checks found running the tools; the rest is asked of the interpreter.
+        let seen = ctx
+            .python_modules
+            .lock()
+            .expect("module sightings poisoned")
+            .clone();
+        report.missing_tools = tokio::task::spawn_blocking(move || {
+            crate::tools::missing_tools_seen(&detected, &python, &seen)
+        })
+        .await
+        .unwrap_or_default();
         report.tree = tree;
         report.duration = started.elapsed();
         if let Some((file, key)) = &cache_file {
@@ -529,6 +568,23 @@ impl Gate {
     }
 }
 
+/// The order checks take the free slots in (the semaphore is first come, first served):
+/// the usually longest first, so that with fewer slots than checks a run ends when its
+/// longest tool does, not a short tool's time later. Custom checks keep their order.
+fn launch_rank(dimension: &Dimension) -> u8 {
+    match dimension {
+        Dimension::Tests => 0,
+        Dimension::Types => 1,
+        Dimension::Security => 2,
+        Dimension::Lint => 3,
+        Dimension::Performance | Dimension::Custom(_) => 4,
+        Dimension::Syntax => 5,
+        Dimension::Documentation => 6,
+        // Last: it often only waits for the tests' run (Python reads it), holding its slot.
+        Dimension::Integration => 7,
+    }
+}
+
 async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
     // Polled together on this task: the checks spend their time waiting on child processes.
     let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
@@ -746,17 +802,102 @@ fn write_cached(file: &Path, key: &str, seal: Option<&CacheSeal>, report: &Quali
     }
 }
 
-/// Environment for every tool: build output and caches in the scratch or build directory,
-/// never in the tree being checked.
-fn tool_env(scratch: &Path, build_dir: &Path) -> Vec<(String, String)> {
+/// Where Python keeps bytecode in the tool cache.
+fn pycache_dir(tool_cache: &Path) -> PathBuf {
+    tool_cache.join("pycache")
+}
+
+/// Removes the bytecode of trees that are gone (an export removed after its gate run, a
+/// temporary checkout): along the checked tree's path in the bytecode cache (which mirrors
+/// absolute paths), the directories whose real counterpart no longer exists. The live
+/// tree's bytecode stays, as it would beside its sources: Python checks it against each
+/// source's mtime and size.
+fn prune_bytecode(tool_cache: &Path, root: &Path) {
+    let mirror = pycache_dir(tool_cache);
+    for real in root.ancestors() {
+        let Ok(entries) = std::fs::read_dir(mirror.join(real.strip_prefix("/").unwrap_or(real)))
+        else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) && !real.join(entry.file_name()).exists()
+            {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
+/// `dir`, created, when it is neither inside the tree at `root` (canonical) nor holds it;
+/// `None`, with a warning, otherwise. `.git` and `.orch` at the root are not the tree: the
+/// gate never looks into them (a repository checked in place keeps its cache there).
+/// Checked before anything is created: the gate makes nothing in the tree to find out.
+fn outside_tree(dir: &Path, root: &Path) -> Option<PathBuf> {
+    let in_tree = |d: &Path| {
+        d.starts_with(root)
+            && !d.starts_with(root.join(".orch"))
+            && !d.starts_with(root.join(".git"))
+    };
+    match resolve(dir) {
+        Some(dir) if !in_tree(&dir) && !root.starts_with(&dir) => {
+            match std::fs::create_dir_all(&dir) {
+                Ok(()) => Some(dir),
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), error = %e, "cannot make the tool cache");
+                    None
+                }
+            }
+        }
+        _ => {
+            tracing::warn!(dir = %dir.display(), "the tool cache would be inside the checked tree (or hold it): not used");
+            None
+        }
+    }
+}
+
+/// Where `dir` is (or would be once made): its deepest existing ancestor with symbolic
+/// links resolved, then the rest as written. `None` when the rest has `..` in it (it could
+/// lead anywhere).
+fn resolve(dir: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(dir).ok()?;
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        // `file_name` is `None` at a `..`.
+        rest.push(existing.file_name()?);
+        existing = existing.parent()?;
+    }
+    let mut resolved = existing.canonicalize().ok()?;
+    resolved.extend(rest.iter().rev());
+    Some(resolved)
+}
+
+/// Environment for every tool: build output and caches in the build directory, the tool
+/// cache or the scratch directory, never in the tree being checked. pytest's own cache is
+/// off either way: it only remembers which tests failed (no speed), and a project asking for
+/// `--last-failed` would run fewer tests.
+fn tool_env(scratch: &Path, build_dir: &Path, tool_cache: Option<&Path>) -> Vec<(String, String)> {
     let path = |p: PathBuf| p.to_string_lossy().into_owned();
+    // Python reads bytecode only under the prefix, never from the tree (where it could differ
+    // from the source). Kept, it spares each run compiling the tools and the unchanged
+    // modules; an empty PYTHONDONTWRITEBYTECODE lets Python write it (the runner's default
+    // is "1").
+    let (mypy, ruff, pycache, no_bytecode) = match tool_cache {
+        Some(dir) => (dir.join("mypy"), dir.join("ruff"), pycache_dir(dir), ""),
+        None => (
+            scratch.join("mypy-cache"),
+            scratch.join("ruff-cache"),
+            scratch.join("pycache"),
+            "1",
+        ),
+    };
     vec![
         ("CARGO_TARGET_DIR".into(), path(build_dir.join("cargo"))),
-        ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
-        ("PYTHONPYCACHEPREFIX".into(), path(scratch.join("pycache"))),
+        ("PYTHONDONTWRITEBYTECODE".into(), no_bytecode.into()),
+        ("PYTHONPYCACHEPREFIX".into(), path(pycache)),
         ("PYTEST_ADDOPTS".into(), "-p no:cacheprovider".into()),
-        ("MYPY_CACHE_DIR".into(), path(scratch.join("mypy-cache"))),
-        ("RUFF_CACHE_DIR".into(), path(scratch.join("ruff-cache"))),
+        ("MYPY_CACHE_DIR".into(), path(mypy)),
+        ("RUFF_CACHE_DIR".into(), path(ruff)),
         ("COVERAGE_FILE".into(), path(scratch.join("coverage-data"))),
         ("GOFLAGS".into(), "-mod=readonly".into()),
     ]

@@ -13,7 +13,9 @@
 //! reason, never a made-up score. The [`QualityReport`] holds the weighted score, the
 //! grade, the weights, the hard gates (no syntax or type errors, no high-severity security
 //! finding, no failing test) and every finding with its command. Reports are cached by (git
-//! tree, configuration, checks), so an unchanged tree is not evaluated twice.
+//! tree, configuration, checks), so an unchanged tree is not evaluated twice; the tools' own
+//! caches (mypy, ruff, Python bytecode) persist in [`GateOptions::tool_cache_dir`], outside
+//! the tree, so a run costs about what the tools cost run directly.
 //!
 //! The configuration types come from orch-core and are re-exported ([`QualityConfig`],
 //! [`QualityWeights`], [`CustomCheckConfig`]): a program using this crate alone needs no

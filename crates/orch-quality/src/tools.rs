@@ -67,16 +67,31 @@ pub(crate) fn python_modules(python: &str, modules: &[&str]) -> Option<BTreeMap<
 /// The missing tools of every language in `project`, one entry per language; Python tools
 /// as seen by the interpreter `python`.
 pub fn missing_tools(project: &ProjectInfo, python: &str) -> Vec<MissingTools> {
+    missing_tools_seen(project, python, &BTreeMap::new())
+}
+
+/// [`missing_tools`], with the Python modules already known to be installed or not
+/// (`seen`, by running them): only the others are asked of the interpreter, and when none
+/// is left no interpreter runs.
+pub(crate) fn missing_tools_seen(
+    project: &ProjectInfo,
+    python: &str,
+    seen: &BTreeMap<String, bool>,
+) -> Vec<MissingTools> {
     let mut languages: Vec<Language> = project.toolchains.iter().map(|t| t.language).collect();
     languages.sort();
     languages.dedup();
     languages
         .into_iter()
-        .filter_map(|l| missing_for(l, python))
+        .filter_map(|l| missing_for(l, python, seen))
         .collect()
 }
 
-fn missing_for(language: Language, python: &str) -> Option<MissingTools> {
+fn missing_for(
+    language: Language,
+    python: &str,
+    seen: &BTreeMap<String, bool>,
+) -> Option<MissingTools> {
     let (tools, effects, install): (Vec<&str>, Vec<&str>, String) = match language {
         Language::Python => {
             if !on_path(python) {
@@ -87,13 +102,21 @@ fn missing_for(language: Language, python: &str) -> Option<MissingTools> {
                     effect: "every Python check skipped".into(),
                 });
             }
-            let names: Vec<&str> = PYTHON_MODULES.iter().map(|m| m.0).collect();
-            let found = python_modules(python, &names).unwrap_or_default();
+            // ruff as a binary counts too.
+            let ruff_bin = on_path("ruff");
+            let unknown: Vec<&str> = PYTHON_MODULES
+                .iter()
+                .map(|m| m.0)
+                .filter(|m| !(seen.contains_key(*m) || (*m == "ruff" && ruff_bin)))
+                .collect();
+            let mut found = seen.clone();
+            if !unknown.is_empty() {
+                found.extend(python_modules(python, &unknown).unwrap_or_default());
+            }
             let missing: Vec<&(&str, &str, &str)> = PYTHON_MODULES
                 .iter()
                 .filter(|(module, _, _)| !found.get(*module).copied().unwrap_or(false))
-                // ruff as a binary counts too.
-                .filter(|(module, _, _)| !(*module == "ruff" && on_path("ruff")))
+                .filter(|(module, _, _)| !(*module == "ruff" && ruff_bin))
                 .collect();
             let packages: Vec<&str> = missing.iter().map(|m| m.1).collect();
             (
@@ -176,4 +199,27 @@ fn missing_for(language: Language, python: &str) -> Option<MissingTools> {
         install,
         effect: format!("{} unchecked", effects.join(", ")),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_modules_already_seen_are_not_asked_again() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pyproject.toml"), "[project]\n").unwrap();
+        let project = ProjectInfo::detect(dir.path()).unwrap();
+        // An "interpreter" that answers nothing: whatever it is asked counts as missing.
+        let mute = "/bin/false";
+        let mut seen: BTreeMap<String, bool> = PYTHON_MODULES
+            .iter()
+            .map(|m| (m.0.to_owned(), true))
+            .collect();
+        assert!(missing_tools_seen(&project, mute, &seen).is_empty());
+        seen.insert("bandit".into(), false);
+        seen.remove("pytest_cov");
+        let missing = missing_tools_seen(&project, mute, &seen);
+        assert_eq!(missing[0].tools, ["bandit", "pytest-cov"]);
+    }
 }

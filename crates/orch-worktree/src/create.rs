@@ -186,6 +186,10 @@ impl WorktreeManager {
             // A creation that never finished (the process died): its directory holds a
             // partial checkout and no work. Start again.
             let stale = registered_path(&admin).unwrap_or_else(|| path.clone());
+            // Killed before the checkout began: an empty directory, no `.git` yet.
+            if std::fs::read_dir(&stale).is_ok_and(|mut d| d.next().is_none()) {
+                std::fs::remove_dir(&stale).map_err(io("remove the empty directory", &stale))?;
+            }
             self.remove_worktree_files(&stale, &admin)?;
         }
         if admin.is_dir() {

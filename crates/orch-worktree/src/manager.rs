@@ -461,7 +461,15 @@ pub(crate) fn read_head(path: &Path) -> Option<Head> {
 pub(crate) fn registered_path(admin: &Path) -> Option<PathBuf> {
     let text = std::fs::read(admin.join("gitdir")).ok()?;
     let text = trim_line(&text);
+    // Empty when a creation died before writing it: joined to the admin directory it would
+    // name `.git/worktrees` itself.
+    if text.is_empty() {
+        return None;
+    }
     let gitfile = bytes_to_path(text);
+    if gitfile.file_name() != Some(std::ffi::OsStr::new(".git")) {
+        return None;
+    }
     let gitfile = if gitfile.is_relative() {
         admin.join(gitfile)
     } else {

@@ -46,6 +46,7 @@ pub fn run(start: &Path, args: &QualityArgs) -> CliResult {
         base: args.base.clone(),
         cache_dir,
         cache_seal,
+        tool_cache_dir: tool_cache_dir(repo.as_ref()),
         ..GateOptions::default()
     };
     let gate = Gate::new(config.quality);
@@ -86,6 +87,18 @@ fn cache_dir(repo: Option<&RepoPaths>) -> Option<PathBuf> {
         repo.orch_dir().join("cache/quality")
     } else {
         repo.git_dir.join("orch/quality-cache")
+    })
+}
+
+/// Where mypy, ruff and Python keep their caches between runs (warm runs cost what the
+/// tools cost): beside the report cache, where the gate never looks and agents cannot write.
+/// `--no-cache` leaves it on: it decides no verdict, the tools check what changed.
+fn tool_cache_dir(repo: Option<&RepoPaths>) -> Option<PathBuf> {
+    let repo = repo?;
+    Some(if repo.orch_dir().is_dir() {
+        repo.orch_dir().join("cache/tools")
+    } else {
+        repo.git_dir.join("orch/tool-cache")
     })
 }
 

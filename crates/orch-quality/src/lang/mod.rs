@@ -2,5 +2,6 @@
 
 pub(crate) mod go;
 pub(crate) mod javascript;
+pub(crate) mod pytest;
 pub(crate) mod python;
 pub(crate) mod rust;

@@ -1,11 +1,17 @@
 //! Python: the interpreter's own parser (syntax), mypy (types), ruff or pylint (lint),
-//! bandit (security), pytest with pytest-cov or unittest (tests, integration).
-//! Tool caches go to the scratch directory, never into the tree being checked.
+//! bandit (security); the tests are in [`super::pytest`]. Tool caches go to the persistent
+//! tool cache or the scratch directory, never into the tree being checked.
+//!
+//! No probe runs before a tool: `python -m <tool>` answers `No module named <tool>` when
+//! it is not installed (the lookup `find_spec` makes), so an installed tool costs nothing
+//! extra.
+
+use std::path::PathBuf;
 
 use crate::check::in_scope_findings;
-use crate::check::{CheckContext, Part, code_text, label, last_lines};
-use crate::command::CommandLine;
-use crate::lang::rust::{lint_verdict, test_verdict, with};
+use crate::check::{CheckContext, Part, PartOutcome, code_text, label, last_lines};
+use crate::command::{CommandLine, CommandOutput};
+use crate::lang::rust::{lint_verdict, with};
 use crate::parse;
 use crate::project::Toolchain;
 use crate::report::{Finding, Severity};
@@ -23,51 +29,57 @@ for path in open(sys.argv[1], encoding="utf-8").read().splitlines():
         print(json.dumps({"file": path, "line": None, "msg": str(e)}))
 "#;
 
-/// unittest discovery from the start directory, plus the test folders that are not
-/// packages (`tests/` without `__init__.py`: plain discovery would not look inside), each
-/// with itself as the top level so its modules import; the project root stays importable.
-const UNITTEST_SCRIPT: &str = r#"
-import os, sys, unittest
-start = sys.argv[1]
-loader = unittest.TestLoader()
-suite = unittest.TestSuite()
-suite.addTests(loader.discover(start, pattern="test*.py", top_level_dir="."))
-for d in ("tests", "test"):
-    folder = os.path.join(start, d)
-    if os.path.isdir(folder) and not os.path.exists(os.path.join(folder, "__init__.py")):
-        suite.addTests(unittest.TestLoader().discover(folder, pattern="test*.py", top_level_dir=folder))
-result = unittest.TextTestRunner(verbosity=1).run(suite)
-sys.exit(0 if result.wasSuccessful() else 1)
-"#;
-
-fn py(ctx: &CheckContext, t: &Toolchain, args: &[&str]) -> CommandLine {
+pub(crate) fn py(ctx: &CheckContext, t: &Toolchain, args: &[&str]) -> CommandLine {
     CommandLine::new(&ctx.project.dir_of(t), &ctx.config.python, args)
 }
 
-/// Modules any Python check may ask about: probed together, once per gate run (the
-/// runner shares identical commands), with `find_spec` rather than an import.
-const PROBED_MODULES: &[&str] = &["mypy", "ruff", "pylint", "bandit", "pytest", "pytest_cov"];
-
-/// Whether `python3 -m <module>` would find the module.
-async fn has_module(ctx: &CheckContext, t: &Toolchain, module: &str) -> bool {
-    let probe =
-        py(ctx, t, &["-c", crate::tools::FIND_MODULES_SCRIPT]).args(PROBED_MODULES.iter().copied());
-    if !PROBED_MODULES.contains(&module) {
-        let single = py(ctx, t, &["-c", crate::tools::FIND_MODULES_SCRIPT, module]);
-        return found_in(ctx.runner.run(&single).await, module);
-    }
-    found_in(ctx.runner.run(&probe).await, module)
-}
-
-fn found_in(
-    out: Result<crate::command::CommandOutput, crate::command::CommandError>,
-    module: &str,
-) -> bool {
-    out.ok()
+/// Whether `python -m <module>` would find the module, asked with `find_spec` (no import).
+/// Only where running the tool cannot tell (pytest-cov, when pytest refuses `--cov`).
+pub(crate) async fn has_module(ctx: &CheckContext, t: &Toolchain, module: &str) -> bool {
+    let probe = py(ctx, t, &["-c", crate::tools::FIND_MODULES_SCRIPT, module]);
+    ctx.runner
+        .run(&probe)
+        .await
+        .ok()
         .filter(|o| o.success())
         .and_then(|o| serde_json::from_str::<serde_json::Value>(o.stdout.trim()).ok())
         .and_then(|v| v.get(module).and_then(serde_json::Value::as_bool))
         .unwrap_or(false)
+}
+
+/// Whether `out` is Python's own answer to `python -m <module>` for a module it cannot find
+/// (`…/python3: No module named mypy`).
+pub(crate) fn is_missing_module(out: &CommandOutput, module: &str) -> bool {
+    let answer = format!(": No module named {module}");
+    out.code == Some(1)
+        && out.stdout.trim().is_empty()
+        && out.stderr.lines().any(|l| l.trim_end().ends_with(&answer))
+}
+
+/// Runs `cmd` (`python -m <module> …`) for `part`: `Ok(None)` when the module or the
+/// interpreter is not installed, and then the command is left out of the part's record
+/// (it was a probe, as far as the report goes).
+pub(crate) async fn run_module(
+    ctx: &CheckContext,
+    part: &mut Part,
+    cmd: &CommandLine,
+    module: &str,
+) -> Result<Option<CommandOutput>, PartOutcome> {
+    let out = match part.exec(ctx, cmd).await {
+        Ok(out) => out,
+        Err(PartOutcome::Skipped(_)) => {
+            part.commands.pop();
+            return Ok(None);
+        }
+        Err(other) => return Err(other),
+    };
+    let found = !is_missing_module(&out, module);
+    ctx.saw_python_module(module, found);
+    if !found {
+        part.commands.pop();
+        return Ok(None);
+    }
+    Ok(Some(out))
 }
 
 fn sources<'a>(ctx: &'a CheckContext, t: &Toolchain) -> Vec<&'a str> {
@@ -76,7 +88,7 @@ fn sources<'a>(ctx: &'a CheckContext, t: &Toolchain) -> Vec<&'a str> {
 
 /// Paths tools print relative to the toolchain directory (or absolute), made relative to the
 /// project root.
-fn rel(ctx: &CheckContext, t: &Toolchain, file: &str) -> String {
+pub(crate) fn rel(ctx: &CheckContext, t: &Toolchain, file: &str) -> String {
     let root = ctx.project.root.to_string_lossy();
     let file = file.trim_start_matches("./");
     if let Some(stripped) = file.strip_prefix(&*root) {
@@ -101,10 +113,12 @@ pub(crate) async fn syntax(ctx: &CheckContext, t: &Toolchain) -> Part {
     if let Err(e) = std::fs::write(&list, files.join("\n")) {
         return part.error(format!("cannot write {}: {e}", list.display()));
     }
+    // `-S`: no `site` (no site-packages, no .pth or sitecustomize code), which compiling
+    // needs none of; it halves the interpreter's start.
     let cmd = CommandLine::new(
         &ctx.project.root,
         &ctx.config.python,
-        &["-c", COMPILE_SCRIPT],
+        &["-S", "-c", COMPILE_SCRIPT],
     )
     .args([list.to_string_lossy().into_owned()]);
     let out = match part.exec(ctx, &cmd).await {
@@ -139,10 +153,8 @@ pub(crate) async fn types(ctx: &CheckContext, t: &Toolchain) -> Part {
     if sources(ctx, t).is_empty() {
         return part.skip("no Python files");
     }
-    if !has_module(ctx, t, "mypy").await {
-        return part.skip("mypy is not installed (pip install mypy)");
-    }
-    let cache = ctx.scratch.join("mypy-cache");
+    // Held until mypy is done (dropped with this function).
+    let (cache, _lock) = mypy_cache(ctx, t);
     let cmd = py(
         ctx,
         t,
@@ -160,8 +172,9 @@ pub(crate) async fn types(ctx: &CheckContext, t: &Toolchain) -> Part {
         ],
     )
     .args([cache.to_string_lossy().into_owned(), ".".into()]);
-    let out = match part.exec(ctx, &cmd).await {
-        Ok(out) => out,
+    let out = match run_module(ctx, &mut part, &cmd, "mypy").await {
+        Ok(Some(out)) => out,
+        Ok(None) => return part.skip("mypy is not installed (pip install mypy)"),
         Err(o) => return with(part, o),
     };
     let mut findings = parse::colon_diagnostics(&out.stdout, Severity::Error);
@@ -190,74 +203,118 @@ pub(crate) async fn lint(ctx: &CheckContext, t: &Toolchain) -> Part {
     if sources(ctx, t).is_empty() {
         return part.skip("no Python files");
     }
-    let ruff_bin = crate::command::on_path("ruff");
-    let findings = if ruff_bin || has_module(ctx, t, "ruff").await {
-        part.label = format!("{} (ruff)", label(t));
-        let args = [
-            "check",
-            "--output-format",
-            "json",
-            "--no-cache",
-            "--exit-zero",
-            ".",
-        ];
-        let cmd = if ruff_bin {
-            CommandLine::new(&ctx.project.dir_of(t), "ruff", &args)
-        } else {
-            py(ctx, t, &["-m", "ruff"]).args(args)
-        };
-        match part.exec(ctx, &cmd).await {
-            Ok(out) => match parse::ruff_findings(&out.stdout) {
-                Some(f) => f,
-                None => {
-                    return part.error(format!(
-                        "ruff printed no report: {}",
-                        last_lines(&out.stderr, 3)
-                    ));
-                }
-            },
+    let findings = match ruff(ctx, t, &mut part).await {
+        Ok(Some(findings)) => findings,
+        Ok(None) => match pylint(ctx, t, &mut part).await {
+            Ok(Some(findings)) => findings,
+            Ok(None) => {
+                part.label = label(t);
+                return part.skip("neither ruff nor pylint is installed (pip install ruff)");
+            }
             Err(o) => return with(part, o),
-        }
-    } else if has_module(ctx, t, "pylint").await {
-        part.label = format!("{} (pylint)", label(t));
-        let cmd = py(
-            ctx,
-            t,
-            &[
-                "-m",
-                "pylint",
-                "--output-format=json",
-                "--recursive=y",
-                "--disable=C,R",
-                ".",
-            ],
-        );
-        match part.exec(ctx, &cmd).await {
-            Ok(out) => match parse::pylint_findings(&out.stdout) {
-                Some(f) => f,
-                None => {
-                    return part.error(format!(
-                        "pylint printed no report: {}",
-                        last_lines(&out.stderr, 3)
-                    ));
-                }
-            },
-            Err(o) => return with(part, o),
-        }
-    } else {
-        return part.skip("neither ruff nor pylint is installed (pip install ruff)");
+        },
+        Err(o) => return with(part, o),
     };
     part.findings = in_scope_findings(ctx, findings, |file| rel(ctx, t, file));
     lint_verdict(ctx, part)
+}
+
+/// ruff's findings; `Ok(None)` when ruff is not installed. Its cache is kept only in the
+/// persistent tool cache (in a scratch directory it would be written and never read).
+async fn ruff(
+    ctx: &CheckContext,
+    t: &Toolchain,
+    part: &mut Part,
+) -> Result<Option<Vec<Finding>>, PartOutcome> {
+    part.label = format!("{} (ruff)", label(t));
+    let mut args = vec!["check", "--output-format", "json"];
+    if ctx.tool_cache.is_none() {
+        args.push("--no-cache");
+    }
+    args.extend(["--exit-zero", "."]);
+    let out = if crate::command::on_path("ruff") {
+        part.exec(
+            ctx,
+            &CommandLine::new(&ctx.project.dir_of(t), "ruff", &args),
+        )
+        .await?
+    } else {
+        match run_module(ctx, part, &py(ctx, t, &["-m", "ruff"]).args(args), "ruff").await? {
+            Some(out) => out,
+            None => return Ok(None),
+        }
+    };
+    match parse::ruff_findings(&out.stdout) {
+        Some(f) => Ok(Some(f)),
+        None => Err(PartOutcome::Error(format!(
+            "ruff printed no report: {}",
+            last_lines(&out.stderr, 3)
+        ))),
+    }
+}
+
+/// pylint's findings; `Ok(None)` when pylint is not installed.
+async fn pylint(
+    ctx: &CheckContext,
+    t: &Toolchain,
+    part: &mut Part,
+) -> Result<Option<Vec<Finding>>, PartOutcome> {
+    part.label = format!("{} (pylint)", label(t));
+    let args = [
+        "-m",
+        "pylint",
+        "--output-format=json",
+        "--recursive=y",
+        "--disable=C,R",
+        ".",
+    ];
+    let Some(out) = run_module(ctx, part, &py(ctx, t, &args), "pylint").await? else {
+        return Ok(None);
+    };
+    match parse::pylint_findings(&out.stdout) {
+        Some(f) => Ok(Some(f)),
+        None => Err(PartOutcome::Error(format!(
+            "pylint printed no report: {}",
+            last_lines(&out.stderr, 3)
+        ))),
+    }
+}
+
+/// Where mypy keeps its cache, with the lock that keeps it to this run: the tool cache's,
+/// one per toolchain (two packages of a repository may share module names), when no other
+/// gate run is using it; else one in the scratch directory (cold, but never a cache another
+/// mypy is writing: its files are read and written separately).
+fn mypy_cache(ctx: &CheckContext, t: &Toolchain) -> (PathBuf, Option<std::fs::File>) {
+    let scratch = ctx.scratch.join(format!("mypy-cache-{}", cache_key(t)));
+    let Some(dir) = &ctx.tool_cache else {
+        return (scratch, None);
+    };
+    let cache = dir.join("mypy").join(cache_key(t));
+    let lock = std::fs::create_dir_all(&cache)
+        .and_then(|()| {
+            std::fs::File::create(dir.join("mypy").join(format!("{}.lock", cache_key(t))))
+        })
+        .ok()
+        .filter(|file| file.try_lock().is_ok());
+    match lock {
+        Some(lock) => (cache, Some(lock)),
+        None => (scratch, None),
+    }
+}
+
+/// A toolchain's name in cache paths: its directory, or `root`.
+pub(crate) fn cache_key(t: &Toolchain) -> String {
+    if t.dir.is_empty() {
+        "root".to_owned()
+    } else {
+        t.dir.replace('/', "_")
+    }
 }
 
 pub(crate) async fn security(ctx: &CheckContext, t: &Toolchain) -> Part {
     let mut part = Part::new(format!("{} (bandit)", label(t)));
     if sources(ctx, t).is_empty() {
         return part.skip("no Python files");
-    }
-    if !has_module(ctx, t, "bandit").await {
-        return part.skip("bandit is not installed (pip install bandit)");
     }
     // Tests are left out: `assert` is how they work, not a vulnerability.
     let cmd = py(
@@ -275,8 +332,9 @@ pub(crate) async fn security(ctx: &CheckContext, t: &Toolchain) -> Part {
             "./tests,./test,./.venv,./venv,./node_modules",
         ],
     );
-    let out = match part.exec(ctx, &cmd).await {
-        Ok(out) => out,
+    let out = match run_module(ctx, &mut part, &cmd, "bandit").await {
+        Ok(Some(out)) => out,
+        Ok(None) => return part.skip("bandit is not installed (pip install bandit)"),
         Err(o) => return with(part, o),
     };
     let Some(findings) = parse::bandit_findings(&out.stdout) else {
@@ -311,134 +369,39 @@ pub(crate) fn security_verdict(mut part: Part) -> Part {
     part.ran(1.0 - 0.5 * high as f64 - 0.1 * medium as f64, high == 0)
 }
 
-fn is_test_file(f: &str) -> bool {
-    let name = f.rsplit('/').next().unwrap_or(f);
-    name.ends_with(".py") && (name.starts_with("test_") || name.ends_with("_test.py"))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Where integration tests usually live.
-const INTEGRATION_DIRS: &[&str] = &["tests/integration", "tests/e2e", "integration_tests", "e2e"];
+    fn failed(stdout: &str, stderr: &str) -> CommandOutput {
+        CommandOutput {
+            code: Some(1),
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+            duration: std::time::Duration::ZERO,
+            timed_out: false,
+        }
+    }
 
-pub(crate) async fn tests(ctx: &CheckContext, t: &Toolchain, integration_only: bool) -> Part {
-    let mut part = Part::new(label(t));
-    let prefix = if t.dir.is_empty() {
-        String::new()
-    } else {
-        format!("{}/", t.dir)
-    };
-    let target = if integration_only {
-        match INTEGRATION_DIRS.iter().find(|d| {
-            let dir = format!("{prefix}{d}/");
-            ctx.project
-                .files
-                .iter()
-                .any(|f| f.starts_with(&dir) && is_test_file(f))
-        }) {
-            Some(d) => (*d).to_owned(),
-            None => return part.skip("no integration tests (tests/integration, tests/e2e)"),
+    #[test]
+    fn a_missing_module_is_pythons_own_answer_only() {
+        let missing = failed("", "/usr/bin/python3: No module named mypy\n");
+        assert!(is_missing_module(&missing, "mypy"));
+        assert!(!is_missing_module(&missing, "my"));
+        for other in [
+            // Found, but not runnable: an error of the tool, not a missing one.
+            failed(
+                "",
+                "/usr/bin/python3: No module named mypy.__main__; 'mypy' is a package and cannot be directly executed",
+            ),
+            // A dependency of the tool is missing.
+            failed("", "ModuleNotFoundError: No module named 'mypy'"),
+            failed(
+                "app.py:1: error: x  [misc]",
+                "python3: No module named mypy",
+            ),
+        ] {
+            assert!(!is_missing_module(&other, "mypy"), "{other:?}");
         }
-    } else {
-        if !ctx
-            .project
-            .files_of(t, &[".py"])
-            .iter()
-            .any(|f| is_test_file(f))
-        {
-            return part.skip("the project has no tests (test_*.py)");
-        }
-        ".".to_owned()
-    };
-    let key = t.dir.replace('/', "_");
-    if has_module(ctx, t, "pytest").await {
-        let mut cmd = py(
-            ctx,
-            t,
-            &[
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "-rfE",
-                "--no-header",
-            ],
-        );
-        let coverage_json = ctx
-            .scratch
-            .join(format!("py-coverage-{key}-{integration_only}.json"));
-        let with_coverage = !integration_only && has_module(ctx, t, "pytest_cov").await;
-        if with_coverage {
-            let rc = ctx.scratch.join("coveragerc");
-            let _ = std::fs::write(
-                &rc,
-                "[run]\nomit =\n    */tests/*\n    */test_*.py\n    *_test.py\n    */conftest.py\n",
-            );
-            cmd = cmd
-                .args([
-                    "--cov=.".to_owned(),
-                    format!("--cov-config={}", rc.display()),
-                    format!("--cov-report=json:{}", coverage_json.display()),
-                    "--cov-report=".to_owned(),
-                ])
-                .env(
-                    "COVERAGE_FILE",
-                    ctx.scratch
-                        .join(format!(".coverage-{key}"))
-                        .to_string_lossy(),
-                );
-        }
-        let cmd = cmd.args([target]);
-        let out = match part.exec(ctx, &cmd).await {
-            Ok(out) => out,
-            Err(o) => return with(part, o),
-        };
-        if out.code == Some(5) {
-            return part.skip("pytest collected no tests");
-        }
-        let mut counts = parse::pytest_counts(&out.stdout);
-        if !counts.found {
-            part.findings.push(Finding::general(
-                Severity::Error,
-                format!("the tests did not run: {}", last_lines(&out.combined(), 4)),
-            ));
-            part.metrics = parse::metrics(&[("not_built", 1.0)]);
-            return part.ran(0.0, false);
-        }
-        for f in &mut counts.failures {
-            f.file = f.file.take().map(|file| rel(ctx, t, &file));
-        }
-        let coverage = std::fs::read_to_string(&coverage_json)
-            .ok()
-            .and_then(|j| parse::coverage_py_percent(&j));
-        if !integration_only && coverage.is_none() {
-            part.findings.push(Finding::general(
-                Severity::Info,
-                "coverage not measured: pytest-cov is not installed",
-            ));
-        }
-        return test_verdict(ctx, part, counts, coverage);
     }
-    part.label = format!("{} (unittest)", label(t));
-    let start = if integration_only {
-        target.as_str()
-    } else {
-        "."
-    };
-    let cmd = py(ctx, t, &["-c", UNITTEST_SCRIPT, start]);
-    let out = match part.exec(ctx, &cmd).await {
-        Ok(out) => out,
-        Err(o) => return with(part, o),
-    };
-    let counts = parse::unittest_counts(&out.stderr);
-    if !counts.found {
-        return part.error(format!(
-            "unittest printed no summary: {}",
-            last_lines(&out.stderr, 3)
-        ));
-    }
-    part.findings.push(Finding::general(
-        Severity::Info,
-        "coverage not measured: pytest and pytest-cov are not installed",
-    ));
-    test_verdict(ctx, part, counts, None)
 }

@@ -9,5 +9,6 @@ mod gate;
 mod javascript;
 mod python;
 mod rust;
+mod shared;
 mod support;
 mod untouched;

@@ -9,7 +9,7 @@ use orch_quality::on_path;
 use crate::support::{Project, python_tools_or_skip, summary};
 
 /// Every file under `root` (but `.git`) with its bytes.
-fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
+pub fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![root.to_owned()];
     while let Some(dir) = stack.pop() {

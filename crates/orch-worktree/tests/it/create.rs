@@ -392,3 +392,31 @@ fn an_interrupted_creation_is_started_again() {
     assert!(again.path.join("f0").exists());
     assert!(!admin.join("locked").exists());
 }
+
+/// Killed before libgit2 wrote the registration's `gitdir` (found when a run was killed
+/// mid-way): an empty `gitdir`, the "initializing" lock and an empty directory. The next
+/// creation starts again instead of taking `.git/worktrees` for the worktree.
+#[test]
+fn a_creation_killed_before_its_registration_was_written_is_started_again() {
+    let repo = TempRepo::new();
+    let mgr = manager(&repo);
+    let wt = create_pinned(&mgr, &repo, "T-1");
+    let admin = repo.path().join(".git/worktrees/T-1");
+    std::fs::remove_dir_all(&wt.path).unwrap();
+    std::fs::create_dir(&wt.path).unwrap();
+    for entry in std::fs::read_dir(&admin).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            std::fs::remove_dir_all(&p).unwrap();
+        } else {
+            std::fs::remove_file(&p).unwrap();
+        }
+    }
+    std::fs::write(admin.join("commondir"), "../..\n").unwrap();
+    std::fs::write(admin.join("gitdir"), "").unwrap();
+    std::fs::write(admin.join("locked"), "initializing\n").unwrap();
+    let again = create_pinned(&mgr, &repo, "T-1");
+    assert_healthy(&repo, &again.path, "orch/task/T-1");
+    assert!(repo.path().join(".git/worktrees").is_dir());
+    assert!(!admin.join("locked").exists());
+}
