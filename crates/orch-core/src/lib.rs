@@ -1,6 +1,7 @@
 //! The core model of orch, shared by every other crate: validated ids, [`Plan`]s of
 //! [`Epic`]s and [`Task`]s, the dependency graph ([`DepGraph`]) with waves, critical path
-//! and conflicts, the scheduling policy ([`next_tasks`]), the task state machine
+//! and conflicts, the scheduling policy ([`next_tasks`], and [`TaskBoard`] for a run loop
+//! that asks after every status change), the task state machine
 //! ([`transition`]), the [`Event`] log entries, the `.orch/orch.toml` [`Config`] and the
 //! binary's [`exit_code`]s.
 //!
