@@ -276,11 +276,16 @@ impl Gate {
             .as_deref()
             .and_then(|dir| outside_tree(dir, &project.root));
         let wanted = |d: &Dimension| options.only.is_empty() || options.only.contains(d);
+        let runner = Runner::new(Duration::from_secs(self.config.check_timeout_seconds))
+            .with_env(tool_env(&scratch, &build_dir, tool_cache.as_deref()));
+        let mut config = self.config.clone();
+        if let Some(python) = resolve_python(&runner, &project, &config.python).await {
+            config.python = python;
+        }
         let ctx = Arc::new(CheckContext {
             project: project.clone(),
-            config: self.config.clone(),
-            runner: Runner::new(Duration::from_secs(self.config.check_timeout_seconds))
-                .with_env(tool_env(&scratch, &build_dir, tool_cache.as_deref())),
+            config,
+            runner,
             changed: changed.clone(),
             scratch: scratch.clone(),
             baseline: options.baseline.clone(),
@@ -872,6 +877,39 @@ fn resolve(dir: &Path) -> Option<PathBuf> {
     Some(resolved)
 }
 
+/// The interpreter that `python` (a bare name such as `python3`) starts in the project,
+/// asked once per gate run: a version manager's shim (pyenv, asdf) picks the interpreter
+/// from the directory and its environment, and the checks then start that interpreter
+/// directly instead of paying for the shim in every Python process. `None` keeps the
+/// configured name: a path already, no Python toolchain, a toolchain below the root with its
+/// own `.python-version` (where a shim could pick another), or no usable answer.
+async fn resolve_python(runner: &Runner, project: &ProjectInfo, python: &str) -> Option<String> {
+    use crate::project::Language;
+    if python.contains('/') || python.is_empty() {
+        return None;
+    }
+    if !project
+        .toolchains
+        .iter()
+        .any(|t| t.language == Language::Python)
+        || project
+            .files
+            .iter()
+            .any(|f| f.ends_with("/.python-version"))
+    {
+        return None;
+    }
+    let ask = crate::command::CommandLine::new(
+        &project.root,
+        python,
+        &["-S", "-c", "import sys; print(sys.executable)"],
+    );
+    let out = runner.run(&ask).await.ok().filter(|o| o.success())?;
+    let path = out.stdout.trim();
+    let resolved = Path::new(path);
+    (resolved.is_absolute() && resolved.is_file()).then(|| path.to_owned())
+}
+
 /// Environment for every tool: build output and caches in the build directory, the tool
 /// cache or the scratch directory, never in the tree being checked. pytest's own cache is
 /// off either way: it only remembers which tests failed (no speed), and a project asking for
@@ -942,5 +980,73 @@ impl ProtectedFiles {
                 tracing::warn!(path = %path.display(), error = %e, "cannot put a lock file back");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod python_resolution_tests {
+    use super::*;
+
+    /// A shim on `PATH` (as pyenv puts one) that logs each start and runs the real
+    /// interpreter.
+    fn project_with_shim() -> (tempfile::TempDir, ProjectInfo, Runner, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("project");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("pyproject.toml"), "[project]\nname = \"p\"\n").unwrap();
+        std::fs::write(root.join("app.py"), "X = 1\n").unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let log = dir.path().join("starts.log");
+        let shim = bin.join("orch-test-python");
+        std::fs::write(
+            &shim,
+            format!(
+                "#!/bin/sh\necho start >> '{}'\nexec python3 \"$@\"\n",
+                log.display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let runner = Runner::new(Duration::from_secs(30)).with_env(vec![("PATH".into(), path)]);
+        let project = ProjectInfo::detect(&root).unwrap();
+        (dir, project, runner, log)
+    }
+
+    #[tokio::test]
+    async fn a_shim_is_asked_once_for_the_interpreter_it_would_start() {
+        if !crate::command::on_path("python3") {
+            eprintln!("skipped: no python3");
+            return;
+        }
+        let (_dir, project, runner, log) = project_with_shim();
+        let resolved = resolve_python(&runner, &project, "orch-test-python")
+            .await
+            .expect("resolved");
+        assert!(Path::new(&resolved).is_absolute(), "{resolved}");
+        assert!(!resolved.ends_with("orch-test-python"), "{resolved}");
+        assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
+        // A configured path is used as given.
+        assert_eq!(
+            resolve_python(&runner, &project, "/usr/bin/python3").await,
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_subproject_with_its_own_python_version_keeps_the_shim() {
+        let (_dir, mut project, runner, log) = project_with_shim();
+        project.files.push("sub/.python-version".into());
+        assert_eq!(
+            resolve_python(&runner, &project, "orch-test-python").await,
+            None
+        );
+        assert!(!log.exists(), "the shim was not even asked");
     }
 }
