@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use crate::graph::DepGraph;
 use crate::plan::Priority;
-use crate::schedule::{dependencies_met, priority_key};
+use crate::schedule::{dependencies_met, priority_key, readiness_move};
 use crate::status::TaskStatus;
 
 type Key = (Reverse<u64>, Reverse<Priority>, usize);
@@ -171,22 +171,11 @@ impl TaskBoard {
         for i in changed {
             let look_at = std::iter::once(i).chain(self.graph.dependents(i).iter().copied());
             for t in look_at {
-                if !seen.insert(t) || self.statuses[t] != TaskStatus::Pending {
+                if !seen.insert(t) {
                     continue;
                 }
-                let deps = self.graph.deps(t);
-                if deps.iter().any(|&d| {
-                    matches!(
-                        self.statuses[d],
-                        TaskStatus::Skipped | TaskStatus::Cancelled | TaskStatus::Blocked
-                    )
-                }) {
-                    moves.push((t, TaskStatus::Blocked));
-                } else if deps
-                    .iter()
-                    .all(|&d| self.statuses[d] == TaskStatus::Completed)
-                {
-                    moves.push((t, TaskStatus::Ready));
+                if let Some(to) = readiness_move(&self.graph, &self.statuses, t) {
+                    moves.push((t, to));
                 }
             }
         }
@@ -202,20 +191,6 @@ mod tests {
     use crate::plan::{Epic, Plan, Task};
     use crate::schedule::{newly_blocked, newly_ready, next_tasks};
     use proptest::prelude::*;
-
-    const STATUSES: [TaskStatus; 11] = [
-        TaskStatus::Pending,
-        TaskStatus::Ready,
-        TaskStatus::Running,
-        TaskStatus::Verifying,
-        TaskStatus::AwaitingReview,
-        TaskStatus::Merging,
-        TaskStatus::Completed,
-        TaskStatus::Failed,
-        TaskStatus::Escalated,
-        TaskStatus::Skipped,
-        TaskStatus::Blocked,
-    ];
 
     /// `n` tasks; task i depends on the earlier tasks in `deps[i]`, has estimate `est[i]`
     /// and writes one of four scopes, so some pairs conflict.
@@ -255,7 +230,7 @@ mod tests {
             n in 1usize..24,
             deps in prop::collection::vec(prop::collection::vec(0usize..24, 0..3), 24),
             est in prop::collection::vec(1u32..50, 24),
-            changes in prop::collection::vec((0usize..24, 0usize..11), 0..60),
+            changes in prop::collection::vec((0usize..24, 0usize..TaskStatus::ALL.len()), 0..60),
             free in 0usize..5,
             held in prop::collection::vec(0usize..24, 0..3),
         ) {
@@ -265,8 +240,8 @@ mod tests {
             let mut statuses = board.statuses().to_vec();
             for (i, s) in changes {
                 let i = i % n;
-                board.set(i, STATUSES[s]);
-                statuses[i] = STATUSES[s];
+                board.set(i, TaskStatus::ALL[s]);
+                statuses[i] = TaskStatus::ALL[s];
             }
             let mut masked = statuses.clone();
             for &h in &held {

@@ -75,7 +75,9 @@ pub use plan::{
     Category, Epic, PLAN_FORMAT_VERSION, Plan, PlanFormat, Priority, ReviewMode, TEST_ALLOWANCES,
     Task,
 };
-pub use schedule::{dependencies_met, newly_blocked, newly_ready, next_tasks, priority_key};
+pub use schedule::{
+    dependencies_met, newly_blocked, newly_ready, next_tasks, priority_key, readiness_move,
+};
 pub use secrets::{SECRET_PATTERNS, is_secret_name};
 pub use status::{IllegalTransition, TaskStatus, UnknownStatus, transition};
 pub use terminal::{sanitize_line, sanitize_terminal};

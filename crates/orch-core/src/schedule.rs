@@ -24,26 +24,41 @@ pub fn dependencies_met(graph: &DepGraph, statuses: &[TaskStatus], i: usize) -> 
     }
 }
 
+/// Where a `Pending` task should move now, if anywhere: `Blocked` when a dependency can never
+/// complete (`Skipped`, `Cancelled` or `Blocked`), `Ready` when every dependency is
+/// `Completed`. The one rule behind [`newly_ready`], [`newly_blocked`] and
+/// [`TaskBoard::take_readiness_moves`](crate::TaskBoard::take_readiness_moves).
+pub fn readiness_move(graph: &DepGraph, statuses: &[TaskStatus], i: usize) -> Option<TaskStatus> {
+    if statuses[i] != TaskStatus::Pending {
+        return None;
+    }
+    let deps = graph.deps(i);
+    if deps.iter().any(|&d| {
+        matches!(
+            statuses[d],
+            TaskStatus::Skipped | TaskStatus::Cancelled | TaskStatus::Blocked
+        )
+    }) {
+        Some(TaskStatus::Blocked)
+    } else if deps.iter().all(|&d| statuses[d] == TaskStatus::Completed) {
+        Some(TaskStatus::Ready)
+    } else {
+        None
+    }
+}
+
 /// `Pending` tasks whose dependencies are all `Completed`: they should move to `Ready`.
 pub fn newly_ready(graph: &DepGraph, statuses: &[TaskStatus]) -> Vec<usize> {
     (0..graph.len())
-        .filter(|&i| statuses[i] == TaskStatus::Pending && dependencies_met(graph, statuses, i))
+        .filter(|&i| readiness_move(graph, statuses, i) == Some(TaskStatus::Ready))
         .collect()
 }
 
-/// `Pending` or `Ready` tasks with a dependency that will never complete (`Skipped`,
+/// `Pending` tasks with a dependency that will never complete (`Skipped`,
 /// `Cancelled` or `Blocked`): they should move to `Blocked` until someone decides.
 pub fn newly_blocked(graph: &DepGraph, statuses: &[TaskStatus]) -> Vec<usize> {
     (0..graph.len())
-        .filter(|&i| matches!(statuses[i], TaskStatus::Pending))
-        .filter(|&i| {
-            graph.deps(i).iter().any(|&d| {
-                matches!(
-                    statuses[d],
-                    TaskStatus::Skipped | TaskStatus::Cancelled | TaskStatus::Blocked
-                )
-            })
-        })
+        .filter(|&i| readiness_move(graph, statuses, i) == Some(TaskStatus::Blocked))
         .collect()
 }
 

@@ -25,7 +25,7 @@ pub(crate) fn repo_with(config: &str, plan: &str) -> TempRepo {
 /// `orch args…` in `dir`, killed if it outlives `limit` (a hang fails the test, never blocks
 /// the suite).
 pub(crate) fn orch_within(dir: &Path, args: &[&str], limit: Duration) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_orch"))
+    let child = Command::new(env!("CARGO_BIN_EXE_orch"))
         .arg("-C")
         .arg(dir)
         .args(args)
@@ -35,28 +35,7 @@ pub(crate) fn orch_within(dir: &Path, args: &[&str], limit: Duration) -> (i32, S
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + limit;
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "orch {args:?} still running after {limit:?}:\n{}\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    crate::support::wait_within(child, args, limit)
 }
 
 const ONE_TASK: &str = "name = \"p\"\n[[epic]]\nid = \"E\"\nname = \"Epic\"\n[[task]]\nid = \"TASK-E-001\"\ntitle = \"Do it\"\nepic = \"E\"\n";

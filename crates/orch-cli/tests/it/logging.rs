@@ -28,26 +28,7 @@ fn orch_logged(
     if let Some(filter) = rust_log {
         command.env("RUST_LOG", filter);
     }
-    let mut child = command.spawn().unwrap();
-    let deadline = Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "orch {args:?} still running after {limit:?}:\n{}\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    crate::support::wait_within(command.spawn().unwrap(), args, limit)
 }
 
 /// The lines of `text` that a `tracing` layer wrote at `level` for a target starting with

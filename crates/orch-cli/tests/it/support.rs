@@ -85,3 +85,31 @@ pub fn write_plan(repo: &TempRepo, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// Waits for an `orch args…` child, killed if it outlives `limit` (a hang fails the test,
+/// never blocks the suite): exit code, stdout, stderr.
+pub(crate) fn wait_within(
+    mut child: std::process::Child,
+    args: &[&str],
+    limit: std::time::Duration,
+) -> (i32, String, String) {
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "orch {args:?} still running after {limit:?}:\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
