@@ -182,9 +182,13 @@ impl WorktreeManager {
 
         // 1. An existing registration of this task.
         let admin = self.admin_dir(task);
-        if admin.is_dir() && lock_state(&admin) == LockState::Interrupted {
-            // A creation that never finished (the process died): its directory holds a
-            // partial checkout and no work. Start again.
+        // A creation that never finished (the process died): the "initializing" lock, or a
+        // registration without its `gitdir` (killed right after the lock file was made,
+        // before anything was written to it). Its directory holds a partial checkout and
+        // no work: start again. A lock someone set on purpose always has a `gitdir`.
+        if admin.is_dir()
+            && (lock_state(&admin) == LockState::Interrupted || registered_path(&admin).is_none())
+        {
             let stale = registered_path(&admin).unwrap_or_else(|| path.clone());
             // Killed before the checkout began: an empty directory, no `.git` yet.
             if std::fs::read_dir(&stale).is_ok_and(|mut d| d.next().is_none()) {

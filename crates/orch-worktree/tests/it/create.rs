@@ -420,3 +420,20 @@ fn a_creation_killed_before_its_registration_was_written_is_started_again() {
     assert!(repo.path().join(".git/worktrees").is_dir());
     assert!(!admin.join("locked").exists());
 }
+
+/// Killed right after the registration's lock file was created, before anything was
+/// written: an admin directory holding only an empty `locked`, and no worktree directory.
+#[test]
+fn a_creation_killed_right_after_its_lock_file_is_started_again() {
+    let repo = TempRepo::new();
+    let mgr = manager(&repo);
+    let wt = create_pinned(&mgr, &repo, "T-1");
+    let admin = repo.path().join(".git/worktrees/T-1");
+    std::fs::remove_dir_all(&wt.path).unwrap();
+    std::fs::remove_dir_all(&admin).unwrap();
+    std::fs::create_dir_all(&admin).unwrap();
+    std::fs::write(admin.join("locked"), "").unwrap();
+    let again = create_pinned(&mgr, &repo, "T-1");
+    assert_healthy(&repo, &again.path, "orch/task/T-1");
+    assert!(!admin.join("locked").exists());
+}
